@@ -1,0 +1,1 @@
+"""People and organisations: the custom User, memberships, scoping selectors."""

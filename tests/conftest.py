@@ -1,0 +1,27 @@
+"""Suite-wide fixtures."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.factories import DEFAULT_PASSWORD, UserFactory
+
+
+@pytest.fixture
+def password() -> str:
+    return DEFAULT_PASSWORD
+
+
+@pytest.fixture
+def user(db):
+    return UserFactory(username="wang.wu", full_name="王五")
+
+
+@pytest.fixture
+def other_user(db):
+    return UserFactory(username="zhao.liu", full_name="赵六")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"

@@ -1,0 +1,1 @@
+"""Workflow apps: each sub-package is one Django app (``workflows.<name>``, label ``<name>``)."""

@@ -1,0 +1,1 @@
+"""Operations: beat and worker heartbeats, the /healthz probe."""
