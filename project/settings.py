@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "viewflow.workflow",
     "axes",
     "accounts",
+    "workflows.responsibility",
     "workflows.ops",
 ]
 
