@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "axes",
     "accounts",
     "workflows.responsibility",
+    "workflows.hazards",
     "workflows.ops",
 ]
 
@@ -116,6 +117,8 @@ AUTHENTICATION_BACKENDS = [
     # Axes first: it refuses locked-out (username, IP) pairs before any password is checked.
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
+    # Answers viewflow's queue permissions from memberships (never authenticates anyone).
+    "workflows.hazards.permissions.QueueBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
@@ -245,6 +248,10 @@ CELERY_BEAT_SCHEDULE = {
 }
 # /healthz reports the beat as failing when its last tick is older than this.
 HEALTHZ_BEAT_MAX_AGE = env.int("HEALTHZ_BEAT_MAX_AGE", default=3 * CELERY_BEAT_HEARTBEAT_SECONDS)
+
+# --- Hazards ---------------------------------------------------------------------------------
+# Policy default for the rectification deadline when triage sets none (calendar days per grade).
+HAZARD_DEFAULT_DEADLINE_DAYS = {"general": 15, "major": 90}
 
 # --- viewflow ---------------------------------------------------------------------------------
 VIEWFLOW = {"AUTOREGISTER": False}  # middleware is listed explicitly above

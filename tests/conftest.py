@@ -7,6 +7,15 @@ import pytest
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hasher():
+    """PBKDF2 at production strength costs ~0.3 s a user; tests create hundreds of users."""
+    from django.test.utils import override_settings
+
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
+
+
 @pytest.fixture
 def password() -> str:
     return DEFAULT_PASSWORD

@@ -1,0 +1,1 @@
+"""The hazard lifecycle: Hazard records, evidence, plans, rectifications, audit events and HazardFlow."""
