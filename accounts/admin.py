@@ -16,9 +16,9 @@ Entering the admin at all needs ``is_staff``: an administrator sets it on the us
 them a head or committee office staff; it is never set automatically.
 
 ``accounts`` knows no workflow, so the Enterprise admin is registered here without the industry and
-post inlines; ``workflows/responsibility/admin.py`` unregisters it and registers a subclass that adds
-them. The same membership rules exist for the duty map in ``workflows/responsibility/permissions.py``
-(which this module may not import); tests keep the two in agreement.
+post inlines; ``workflows/responsibility/admin/`` unregisters it and registers a subclass that adds
+them. The membership rules themselves live in ``accounts/selectors.py``, shared with the duty map's
+``workflows/responsibility/permissions.py`` (which this module may not import).
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from django.http import Http404, HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from .models import Department, DepartmentKind, Enterprise, Membership, Region, User
+from .selectors import department_roles_of, is_active_user
 from .uscc import normalize_uscc
 
 HEAD_MANAGED_ROLES: tuple[str, ...] = (Membership.Role.STAFF, Membership.Role.HEAD)
@@ -90,22 +91,13 @@ def admin_access(request: HttpRequest) -> AdminAccess:
     if cached is not None and cached[0] is user:
         return cached[1]
     access = NO_ACCESS
-    if user.is_authenticated and user.is_active:
-        rows = list(
-            Membership.objects.filter(user=user, department__isnull=False).values_list(
-                "department_id", "role", "department__kind__code"
-            )
-        )
+    if is_active_user(user):
+        roles = department_roles_of(user)
         access = AdminAccess(
             superuser=bool(user.is_superuser),
-            committee_office=any(
-                role == Membership.Role.COMMITTEE and kind == DepartmentKind.COMMITTEE_OFFICE
-                for _dept, role, kind in rows
-            ),
-            headed_department_ids=frozenset(
-                dept for dept, role, _kind in rows if role == Membership.Role.HEAD
-            ),
-            department_member=bool(rows),
+            committee_office=roles.committee_office,
+            headed_department_ids=roles.headed_department_ids,
+            department_member=roles.department_member,
         )
     request._safechain_admin_access = (user, access)  # type: ignore[attr-defined]
     return access
@@ -169,6 +161,24 @@ class NotFoundOutsideScope(admin.ModelAdmin):
         return obj
 
 
+class PeoplePermissions(NotFoundOutsideScope):
+    """Users and memberships: the committee office and department heads see and add them (a head
+    only within the departments they head; each admin narrows its queryset and changes)."""
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        access = admin_access(request)
+        if access.manages_organisations or access.heads_departments:
+            return True
+        return super().has_view_permission(request, obj)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        access = admin_access(request)
+        return access.manages_organisations or access.heads_departments
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return self.has_view_permission(request)
+
+
 # --- Users ---------------------------------------------------------------------------------------
 
 
@@ -196,7 +206,7 @@ def _head_user_creation_form(access: AdminAccess) -> type[UserCreationForm]:
 
 
 @admin.register(User)
-class UserAdmin(NotFoundOutsideScope, DjangoUserAdmin):
+class UserAdmin(PeoplePermissions, DjangoUserAdmin):
     form = UserEditForm
     add_form = UserCreationForm
     list_display = ("username", "full_name", "mobile", "email", "is_active", "is_staff")
@@ -249,16 +259,6 @@ class UserAdmin(NotFoundOutsideScope, DjangoUserAdmin):
         places = list(user.memberships.values_list("department_id", flat=True))
         return bool(places) and all(p in access.headed_department_ids for p in places)
 
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        access = admin_access(request)
-        if access.manages_organisations or access.heads_departments:
-            return True
-        return super().has_view_permission(request, obj)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        access = admin_access(request)
-        return access.manages_organisations or access.heads_departments
-
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         access = admin_access(request)
         if access.superuser:
@@ -271,9 +271,6 @@ class UserAdmin(NotFoundOutsideScope, DjangoUserAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return admin_access(request).superuser
-
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return self.has_view_permission(request)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         """Only superusers grant superuser rights, groups and permissions; only they and the
@@ -363,44 +360,36 @@ class MembershipInlinePermissions(BaseModelAdmin):
         return admin_access(request).manages_organisations
 
 
-class DepartmentMembershipInline(MembershipInlinePermissions, admin.TabularInline):
+class MembershipInline(MembershipInlinePermissions, admin.TabularInline):
+    """The members of one department or enterprise; the role list offers only ``allowed_roles``."""
+
     model = Membership
+    fields = ("user", "role")
+    autocomplete_fields = ("user",)
+    extra = 0
+    verbose_name = _("member")
+    verbose_name_plural = _("members")
+    allowed_roles: ClassVar[Sequence[str]] = ()
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Membership]:
+        return super().get_queryset(request).select_related("user")
+
+    def formfield_for_choice_field(
+        self, db_field: Field[Any, Any], request: HttpRequest, **kwargs: Any
+    ) -> Any:
+        if db_field.name == "role":
+            kwargs["choices"] = role_choices(self.allowed_roles)
+        return super().formfield_for_choice_field(db_field, request, **kwargs)
+
+
+class DepartmentMembershipInline(MembershipInline):
     fk_name = "department"
-    fields = ("user", "role")
-    autocomplete_fields = ("user",)
-    extra = 0
-    verbose_name = _("member")
-    verbose_name_plural = _("members")
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Membership]:
-        return super().get_queryset(request).select_related("user")
-
-    def formfield_for_choice_field(
-        self, db_field: Field[Any, Any], request: HttpRequest, **kwargs: Any
-    ) -> Any:
-        if db_field.name == "role":
-            kwargs["choices"] = role_choices(Membership.DEPARTMENT_ROLES)
-        return super().formfield_for_choice_field(db_field, request, **kwargs)
+    allowed_roles = Membership.DEPARTMENT_ROLES
 
 
-class EnterpriseMembershipInline(MembershipInlinePermissions, admin.TabularInline):
-    model = Membership
+class EnterpriseMembershipInline(MembershipInline):
     fk_name = "enterprise"
-    fields = ("user", "role")
-    autocomplete_fields = ("user",)
-    extra = 0
-    verbose_name = _("member")
-    verbose_name_plural = _("members")
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Membership]:
-        return super().get_queryset(request).select_related("user")
-
-    def formfield_for_choice_field(
-        self, db_field: Field[Any, Any], request: HttpRequest, **kwargs: Any
-    ) -> Any:
-        if db_field.name == "role":
-            kwargs["choices"] = role_choices(Membership.ENTERPRISE_ROLES)
-        return super().formfield_for_choice_field(db_field, request, **kwargs)
+    allowed_roles = Membership.ENTERPRISE_ROLES
 
 
 @admin.register(Department)
@@ -429,7 +418,7 @@ class EnterpriseForm(forms.ModelForm):
 
 @admin.register(Enterprise)
 class EnterpriseAdmin(OrganisationPermissions, admin.ModelAdmin):
-    """Registered again with the industry and post inlines by workflows/responsibility/admin.py."""
+    """Registered again with the industry and post inlines by workflows/responsibility/admin/."""
 
     form = EnterpriseForm
     list_display = ("uscc", "name", "region", "principal", "status")
@@ -447,7 +436,7 @@ class EnterpriseAdmin(OrganisationPermissions, admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(NotFoundOutsideScope, admin.ModelAdmin):
+class MembershipAdmin(PeoplePermissions, admin.ModelAdmin):
     """Who belongs where. A head manages staff and head memberships of the departments they head."""
 
     list_display = ("user", "department", "enterprise", "role")
@@ -480,16 +469,6 @@ class MembershipAdmin(NotFoundOutsideScope, admin.ModelAdmin):
             obj.department_id in access.headed_department_ids and obj.role in HEAD_MANAGED_ROLES
         )
 
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        access = admin_access(request)
-        if access.manages_organisations or access.heads_departments:
-            return True
-        return super().has_view_permission(request, obj)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        access = admin_access(request)
-        return access.manages_organisations or access.heads_departments
-
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         access = admin_access(request)
         if access.manages_organisations:
@@ -498,9 +477,6 @@ class MembershipAdmin(NotFoundOutsideScope, admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return self.has_change_permission(request, obj)
-
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return self.has_view_permission(request)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Membership]) -> None:
         """The bulk delete of a head spares the roles a head may not manage (committee)."""

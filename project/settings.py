@@ -51,6 +51,8 @@ INSTALLED_APPS = [
     "axes",
     "accounts",
     "workflows.responsibility",
+    "workflows.notifications",
+    "workflows.deadlines",
     "workflows.hazards",
     "workflows.ops",
 ]
@@ -68,6 +70,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "accounts.middleware.AbsoluteSessionTimeoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # A lost race (process lock, stale step) becomes a friendly 409, never a 500.
+    "workflows.hazards.middleware.FlowLockMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "viewflow.middleware.SiteMiddleware",
     "viewflow.middleware.HotwireTurboMiddleware",
@@ -245,7 +249,15 @@ CELERY_BEAT_SCHEDULE = {
         # A tick older than one interval is useless: never let a backlog of them pile up.
         "options": {"expires": CELERY_BEAT_HEARTBEAT_SECONDS},
     },
+    # Reminders and escalations: claims due deadline rows (the database decides "due").
+    "deadlines-sweep": {
+        "task": "deadlines.sweep_deadlines",
+        "schedule": 60,
+        "options": {"expires": 60},
+    },
 }
+# Local hour at which day-offset reminders and escalations fire.
+DEADLINES_ACTION_HOUR = env.int("DEADLINES_ACTION_HOUR", default=9)
 # /healthz reports the beat as failing when its last tick is older than this.
 HEALTHZ_BEAT_MAX_AGE = env.int("HEALTHZ_BEAT_MAX_AGE", default=3 * CELERY_BEAT_HEARTBEAT_SECONDS)
 

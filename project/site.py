@@ -7,6 +7,9 @@ from django.utils.translation import gettext_lazy as _
 from viewflow.urls import Site
 
 from accounts.views import HomeView
+from workflows.hazards.flows import HazardFlow
+from workflows.hazards.viewsets import HazardFlowViewset
+from workflows.hazards.viewsets_pages import HazardPagesViewset
 
 
 class SafeChainSite(Site):
@@ -19,4 +22,9 @@ class SafeChainSite(Site):
     index_path = path("", HomeView.as_view(), name="index")
 
 
-site = SafeChainSite(viewsets=[])
+site = SafeChainSite(
+    viewsets=[
+        HazardPagesViewset(),
+        HazardFlowViewset(HazardFlow, title=_("Hazard tasks"), icon="assignment"),
+    ]
+)

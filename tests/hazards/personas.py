@@ -65,7 +65,13 @@ class World:
     outsider: Any
 
 
-def member(user: Any, *, department: Department | None = None, enterprise: Enterprise | None = None, role: str) -> Any:
+def member(
+    user: Any,
+    *,
+    department: Department | None = None,
+    enterprise: Enterprise | None = None,
+    role: str,
+) -> Any:
     Membership.objects.create(user=user, department=department, enterprise=enterprise, role=role)
     return user
 
@@ -85,34 +91,83 @@ def build_world() -> World:
     township_gov = dept(jfl, "township_gov")
     other_emergency = dept(qw, "emergency")
     dept(qw, "committee_office")
-    DutyFactory(industry=_industry("hazchem"), department_kind=kind("emergency"), role="lead",
-                general_level="county", major_level="city", valid_from=date(2024, 1, 1))
-    DutyFactory(industry=_industry("hazchem"), department_kind=kind("market"), role="cooperating",
-                general_level="county", major_level="county", valid_from=date(2024, 1, 1))
+    DutyFactory(
+        industry=_industry("hazchem"),
+        department_kind=kind("emergency"),
+        role="lead",
+        general_level="county",
+        major_level="city",
+        valid_from=date(2024, 1, 1),
+    )
+    DutyFactory(
+        industry=_industry("hazchem"),
+        department_kind=kind("market"),
+        role="cooperating",
+        general_level="county",
+        major_level="county",
+        valid_from=date(2024, 1, 1),
+    )
     principal = UserFactory(username="principal_a", full_name="甲厂长")
     enterprise = EnterpriseFactory(name="尧都区某甲化工有限公司", region=jfl, principal=principal)
     link_industries(enterprise, "hazchem")
     principal_b = UserFactory(username="principal_b", full_name="乙厂长")
-    other_enterprise = EnterpriseFactory(name="曲沃县某乙化工有限公司", region=qw, principal=principal_b)
+    other_enterprise = EnterpriseFactory(
+        name="曲沃县某乙化工有限公司", region=qw, principal=principal_b
+    )
     link_industries(other_enterprise, "hazchem")
     u = UserFactory
     world = World(
-        city=c, county=yd, other_county=qw, township=jfl, emergency=emergency,
-        city_emergency=city_emergency, market=market, county_committee=county_committee,
-        city_committee=city_committee, township_gov=township_gov, other_emergency=other_emergency,
-        enterprise=enterprise, other_enterprise=other_enterprise,
-        inspector=member(u(username="inspector", full_name="检查员"), department=emergency, role="staff"),
+        city=c,
+        county=yd,
+        other_county=qw,
+        township=jfl,
+        emergency=emergency,
+        city_emergency=city_emergency,
+        market=market,
+        county_committee=county_committee,
+        city_committee=city_committee,
+        township_gov=township_gov,
+        other_emergency=other_emergency,
+        enterprise=enterprise,
+        other_enterprise=other_enterprise,
+        inspector=member(
+            u(username="inspector", full_name="检查员"), department=emergency, role="staff"
+        ),
         head=member(u(username="head", full_name="局长"), department=emergency, role="head"),
-        colleague=member(u(username="colleague", full_name="同事"), department=emergency, role="staff"),
-        market_staff=member(u(username="market_staff", full_name="市场监管员"), department=market, role="staff"),
-        city_staff=member(u(username="city_staff", full_name="市局科员"), department=city_emergency, role="staff"),
-        city_head=member(u(username="city_head", full_name="市局局长"), department=city_emergency, role="head"),
-        committee=member(u(username="committee", full_name="安委办"), department=county_committee, role="committee"),
+        colleague=member(
+            u(username="colleague", full_name="同事"), department=emergency, role="staff"
+        ),
+        market_staff=member(
+            u(username="market_staff", full_name="市场监管员"), department=market, role="staff"
+        ),
+        city_staff=member(
+            u(username="city_staff", full_name="市局科员"), department=city_emergency, role="staff"
+        ),
+        city_head=member(
+            u(username="city_head", full_name="市局局长"), department=city_emergency, role="head"
+        ),
+        committee=member(
+            u(username="committee", full_name="安委办"),
+            department=county_committee,
+            role="committee",
+        ),
         principal=member(principal, enterprise=enterprise, role="principal"),
-        safety_manager=member(u(username="safety_a", full_name="甲安全员"), enterprise=enterprise, role="safety_manager"),
-        employee_b=member(u(username="employee_b", full_name="乙员工"), enterprise=other_enterprise, role="employee"),
+        safety_manager=member(
+            u(username="safety_a", full_name="甲安全员"),
+            enterprise=enterprise,
+            role="safety_manager",
+        ),
+        employee_b=member(
+            u(username="employee_b", full_name="乙员工"),
+            enterprise=other_enterprise,
+            role="employee",
+        ),
         principal_b=member(principal_b, enterprise=other_enterprise, role="principal"),
-        other_staff=member(u(username="other_staff", full_name="曲沃科员"), department=other_emergency, role="staff"),
+        other_staff=member(
+            u(username="other_staff", full_name="曲沃科员"),
+            department=other_emergency,
+            role="staff",
+        ),
         outsider=u(username="outsider", full_name="路人"),
     )
     return world

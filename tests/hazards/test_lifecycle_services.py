@@ -39,9 +39,13 @@ def test_a_report_is_coded_routed_and_queued_for_the_lead_department(world):
     assert hazard.stage == Stage.TRIAGE
     assert hazard.department == world.emergency
     assert hazard.chain["links"][0]["role"] == "principal"
-    assert set(hazard.departments.values_list("code", flat=True)) >= {world.emergency.code, world.market.code}
+    assert set(hazard.departments.values_list("code", flat=True)) >= {
+        world.emergency.code,
+        world.market.code,
+    }
     task = active_task(hazard=hazard, node_name="triage")
-    assert task is not None and task.owner_permission == f"hazards.dept_{world.emergency.pk}"
+    assert task is not None
+    assert task.owner_permission == f"hazards.dept_{world.emergency.pk}"
     assert actions(hazard) == ["report", "route"]
     assert hazard.attachments.filter(kind="before_photo").count() == 1
 
@@ -60,12 +64,17 @@ def test_general_lifecycle_through_services(world):
     assert hazard.copy_notices.filter(department=world.market).exists()
 
     services.rectification_submit(
-        hazard=hazard, user=world.safety_manager, work_done="更换报警器", cost=Decimal("1200"),
+        hazard=hazard,
+        user=world.safety_manager,
+        work_done="更换报警器",
+        cost=Decimal("1200"),
         after_photos=[photo("after.jpg", "green")],
     )
     hazard.refresh_from_db()
     assert hazard.stage == Stage.VERIFY
-    services.rectification_verify(hazard=hazard, user=world.colleague, passed=True, comment="复查合格")
+    services.rectification_verify(
+        hazard=hazard, user=world.colleague, passed=True, comment="复查合格"
+    )
     hazard.refresh_from_db()
     assert hazard.stage == Stage.CLOSED
     assert hazard.closed_by == world.colleague
@@ -80,11 +89,16 @@ def test_major_lifecycle_with_plan_returned_once_and_rework(world):
     hazard.refresh_from_db()
     assert hazard.stage == Stage.PLAN
     assert active_task(hazard=hazard, node_name="plan").owner == world.principal
-    plan = dict(
-        goal="彻底消除", measures="更换", funds=Decimal("50000"), responsible_org="设备部",
-        responsible_people="甲厂长", deadline_on=timezone.localdate() + timedelta(days=60),
-        safety_measures="停用储罐", contingency="应急预案",
-    )
+    plan = {
+        "goal": "彻底消除",
+        "measures": "更换",
+        "funds": Decimal("50000"),
+        "responsible_org": "设备部",
+        "responsible_people": "甲厂长",
+        "deadline_on": timezone.localdate() + timedelta(days=60),
+        "safety_measures": "停用储罐",
+        "contingency": "应急预案",
+    }
     services.plan_submit(hazard=hazard, user=world.principal, **plan)
     with pytest.raises(ValidationError):
         services.plan_review(hazard=hazard, user=world.city_staff, approve=False, comment="")
@@ -96,18 +110,28 @@ def test_major_lifecycle_with_plan_returned_once_and_rework(world):
     hazard.refresh_from_db()
     assert hazard.stage == Stage.RECTIFY
     assert hazard.deadline_on == plan["deadline_on"]
-    assert list(hazard.plans.values_list("status", flat=True)) == [Plan.Status.RETURNED, Plan.Status.APPROVED]
+    assert list(hazard.plans.values_list("status", flat=True)) == [
+        Plan.Status.RETURNED,
+        Plan.Status.APPROVED,
+    ]
 
-    services.rectification_submit(hazard=hazard, user=world.safety_manager, work_done="第一次", after_photos=[photo()])
-    services.rectification_verify(hazard=hazard, user=world.city_staff, passed=False, comment="仍有泄漏")
+    services.rectification_submit(
+        hazard=hazard, user=world.safety_manager, work_done="第一次", after_photos=[photo()]
+    )
+    services.rectification_verify(
+        hazard=hazard, user=world.city_staff, passed=False, comment="仍有泄漏"
+    )
     hazard.refresh_from_db()
     assert hazard.stage == Stage.RECTIFY
-    services.rectification_submit(hazard=hazard, user=world.principal, work_done="第二次", after_photos=[photo()])
+    services.rectification_submit(
+        hazard=hazard, user=world.principal, work_done="第二次", after_photos=[photo()]
+    )
     services.rectification_verify(hazard=hazard, user=world.city_staff, passed=True)
     hazard.refresh_from_db()
     assert hazard.stage == Stage.CLOSE_OUT
     assert list(hazard.rectifications.values_list("result", flat=True)) == [
-        Rectification.Result.FAILED, Rectification.Result.PASSED,
+        Rectification.Result.FAILED,
+        Rectification.Result.PASSED,
     ]
     with pytest.raises(PermissionDenied):
         services.hazard_close(hazard=hazard, user=world.city_staff)
@@ -119,7 +143,9 @@ def test_major_lifecycle_with_plan_returned_once_and_rework(world):
 
 def test_handover_moves_the_triage_to_the_other_department(world):
     hazard = report(world)
-    services.hazard_handover(hazard=hazard, user=world.inspector, department=world.market, reason="属特种设备")
+    services.hazard_handover(
+        hazard=hazard, user=world.inspector, department=world.market, reason="属特种设备"
+    )
     hazard.refresh_from_db()
     assert hazard.department == world.market
     assert hazard.stage == Stage.TRIAGE
@@ -136,9 +162,13 @@ def test_extension_approve_and_reject_while_rectifying(world):
     services.hazard_triage(hazard=hazard, user=world.colleague, grade="general")
     hazard.refresh_from_db()
     later = hazard.deadline_on + timedelta(days=10)
-    ext = services.extension_request(hazard=hazard, user=world.safety_manager, requested_on=later, reason="备件未到")
+    ext = services.extension_request(
+        hazard=hazard, user=world.safety_manager, requested_on=later, reason="备件未到"
+    )
     with pytest.raises(ValidationError):
-        services.extension_request(hazard=hazard, user=world.safety_manager, requested_on=later, reason="again")
+        services.extension_request(
+            hazard=hazard, user=world.safety_manager, requested_on=later, reason="again"
+        )
     with pytest.raises(PermissionDenied):
         services.extension_decide(extension=ext, user=world.market_staff, approve=True)
     services.extension_decide(extension=ext, user=world.colleague, approve=True)
@@ -148,7 +178,9 @@ def test_extension_approve_and_reject_while_rectifying(world):
     second = services.extension_request(
         hazard=hazard, user=world.principal, requested_on=later + timedelta(days=5), reason="再延"
     )
-    services.extension_decide(extension=second, user=world.colleague, approve=False, reason="理由不充分")
+    services.extension_decide(
+        extension=second, user=world.colleague, approve=False, reason="理由不充分"
+    )
     hazard.refresh_from_db()
     assert hazard.deadline_on == later
     assert second.__class__.objects.get(pk=second.pk).status == Extension.Status.REJECTED
@@ -168,7 +200,9 @@ def test_withdrawal_ends_the_process(world):
 def test_the_reporter_may_not_verify(world):
     hazard = report(world)
     services.hazard_triage(hazard=hazard, user=world.colleague, grade="general")
-    services.rectification_submit(hazard=hazard, user=world.safety_manager, work_done="x", after_photos=[photo()])
+    services.rectification_submit(
+        hazard=hazard, user=world.safety_manager, work_done="x", after_photos=[photo()]
+    )
     with pytest.raises(PermissionDenied):
         services.rectification_verify(hazard=hazard, user=world.inspector, passed=True)
 
@@ -186,12 +220,20 @@ def test_rectification_needs_an_after_photo(world):
 def test_a_report_needs_a_before_photo_except_tip_offs(world):
     with pytest.raises(ValidationError):
         services.hazard_report(
-            reporter=world.inspector, enterprise=world.enterprise, title="t", description="d",
-            location="l", source="routine",
+            reporter=world.inspector,
+            enterprise=world.enterprise,
+            title="t",
+            description="d",
+            location="l",
+            source="routine",
         )
     hazard = services.hazard_report(
-        reporter=world.committee, enterprise=world.enterprise, title="t", description="d",
-        location="l", source="tip_off",
+        reporter=world.committee,
+        enterprise=world.enterprise,
+        title="t",
+        description="d",
+        location="l",
+        source="tip_off",
     )
     assert hazard.stage == Stage.TRIAGE
 
@@ -203,8 +245,13 @@ def test_an_enterprise_reports_only_its_own_hazards_as_self_check(world):
     assert hazard.source == "self_check"
     with pytest.raises(PermissionDenied):
         services.hazard_report(
-            reporter=world.employee_b, enterprise=world.enterprise, title="t", description="d",
-            location="l", source="self_check", before_photos=[photo()],
+            reporter=world.employee_b,
+            enterprise=world.enterprise,
+            title="t",
+            description="d",
+            location="l",
+            source="self_check",
+            before_photos=[photo()],
         )
 
 
@@ -219,8 +266,15 @@ def test_a_double_submit_creates_one_next_task(world):
 def test_scoping(world):
     hazard = report(world)
     visible = lambda user: hazards_visible_to(user=user).filter(pk=hazard.pk).exists()  # noqa: E731
-    for user in (world.inspector, world.colleague, world.head, world.market_staff, world.committee,
-                 world.principal, world.safety_manager):
+    for user in (
+        world.inspector,
+        world.colleague,
+        world.head,
+        world.market_staff,
+        world.committee,
+        world.principal,
+        world.safety_manager,
+    ):
         assert visible(user), user
     for user in (world.employee_b, world.principal_b, world.other_staff, world.outsider):
         assert not visible(user), user

@@ -11,7 +11,7 @@ from project.celery import app
 from workflows.ops.models import Heartbeat
 from workflows.ops.tasks import beat_heartbeat, ping
 
-pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
 def wait_for(predicate, timeout=30.0):

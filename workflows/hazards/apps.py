@@ -9,3 +9,10 @@ class HazardsConfig(AppConfig):
     label = "hazards"
     verbose_name = _("Hazards")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from workflows.deadlines.registry import register
+
+        from .deadlines import SUBJECT, HazardDeadlineHandler
+
+        register(SUBJECT, HazardDeadlineHandler())

@@ -78,21 +78,19 @@ PHOTO_KINDS = frozenset({Attachment.Kind.BEFORE_PHOTO.value, Attachment.Kind.AFT
 class FileType:
     extension: str  # the canonical extension of stored files
     content_type: str
-    pil_format: str | None  # None: not an image
+    pil_format: str = ""  # Pillow's name of the format; empty: not an image
 
     @property
     def is_image(self) -> bool:
-        return self.pil_format is not None
+        return bool(self.pil_format)
 
 
 JPEG = FileType("jpg", "image/jpeg", "JPEG")
 PNG = FileType("png", "image/png", "PNG")
 WEBP = FileType("webp", "image/webp", "WEBP")
-PDF = FileType("pdf", "application/pdf", None)
-DOCX = FileType(
-    "docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document", None
-)
-XLSX = FileType("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", None)
+PDF = FileType("pdf", "application/pdf")
+DOCX = FileType("docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document")
+XLSX = FileType("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 TYPES_BY_EXTENSION: dict[str, FileType] = {
     "jpg": JPEG,
     "jpeg": JPEG,
@@ -120,7 +118,9 @@ MESSAGES = {
         "PDF files with scripts, launch actions, embedded files or interactive forms are not accepted."
     ),
     "encrypted_pdf": _("Encrypted PDF files are not accepted; upload an unprotected copy."),
-    "unchecked_pdf": _("This PDF uses a structure that cannot be checked; save it again as a plain PDF."),
+    "unchecked_pdf": _(
+        "This PDF uses a structure that cannot be checked; save it again as a plain PDF."
+    ),
     "empty": _("The file is empty."),
     "kind_not_allowed": _("Photos must be JPEG, PNG or WebP images."),
     "unknown_kind": _("Unknown kind of evidence."),
@@ -181,19 +181,19 @@ def sanitize_filename(name: str) -> str:
     """
     name = unicodedata.normalize("NFC", name or "")
     name = "".join(ch for ch in name if unicodedata.category(ch) not in _DROPPED_CATEGORIES)
-    name = name.replace("\\", "/").rsplit("/", 1)[-1].strip().lstrip(". ")
+    name = name.replace("\\", "/").rsplit("/", 1)[-1].strip()
     stem, dot, extension = name.rpartition(".")
     if not dot:
         stem, extension = name, ""
-    stem = stem.rstrip(". ") or "file"
-    if not extension:
+    stem = stem.strip(". ") or "file"
+    if not extension.strip():
         return stem[:MAX_NAME_LENGTH]
     extension = extension.lower()[: MAX_NAME_LENGTH // 2]
     return f"{stem[: MAX_NAME_LENGTH - len(extension) - 1]}.{extension}"
 
 
 def _extension(name: str) -> str:
-    stem, dot, extension = name.rpartition(".")
+    _stem, dot, extension = name.rpartition(".")
     return extension.lower() if dot else ""
 
 
@@ -220,7 +220,7 @@ def _sniff(head: bytes) -> str | None:
     return None
 
 
-def _read(upload: IO[bytes], limit: int) -> bytes:
+def _read(upload: UploadedFile, limit: int) -> bytes:
     if hasattr(upload, "seek"):
         upload.seek(0)
     content = upload.read(limit + 1)
@@ -247,7 +247,7 @@ def validate_upload(upload: UploadedFile, *, kind: str) -> ValidatedFile:
     limit = MAX_IMAGE_BYTES if declared.is_image else MAX_DOCUMENT_BYTES
     if upload.size is not None and upload.size > limit:
         raise _too_large(limit)
-    content = _read(upload, limit)  # type: ignore[arg-type]
+    content = _read(upload, limit)
     if not content:
         raise _error("empty")
     sniffed = _sniff(content[:16])
@@ -272,7 +272,6 @@ def validate_upload(upload: UploadedFile, *, kind: str) -> ValidatedFile:
 
 
 def _reencode_image(content: bytes, file_type: FileType) -> bytes:
-    assert file_type.pil_format is not None  # noqa: S101 - images only
     try:
         # Only the expected decoder is tried: a GIF or an SVG never reaches a parser.
         with Image.open(io.BytesIO(content), formats=[file_type.pil_format]) as image:
@@ -336,13 +335,19 @@ def _encode(image: Image.Image, file_type: FileType) -> bytes:
 
 _PDF_NAME_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
 _PDF_DELIMITER = rb"(?=[\s()<>\[\]{}/%]|$)"
-_PDF_DANGEROUS = re.compile(
-    rb"/(?:JavaScript|JS|Launch|EmbeddedFiles?|RichMedia|XFA)" + _PDF_DELIMITER, re.IGNORECASE
+# Any JavaScript needs a /JavaScript action type or name tree, so the long names are searched in
+# every byte of the file; the short /JS only outside stream data, where binary bytes could match it.
+_PDF_ACTIVE = re.compile(
+    rb"/(?:JavaScript|Launch|EmbeddedFiles?|RichMedia|XFA)" + _PDF_DELIMITER, re.IGNORECASE
 )
+_PDF_ACTIVE_SHORT = re.compile(rb"/JS" + _PDF_DELIMITER, re.IGNORECASE)
 _PDF_ENCRYPT = re.compile(rb"/Encrypt" + _PDF_DELIMITER, re.IGNORECASE)
 _PDF_STREAM = re.compile(rb">>\s*stream(?:\r\n|\n|\r)")
-_PDF_OBJSTM = re.compile(rb"/Type\s*/ObjStm" + _PDF_DELIMITER, re.IGNORECASE)
-_PDF_FILTER = re.compile(rb"/Filter\s*(\[[^\]]*\]|/[^\s/<>\[\]()]+)", re.IGNORECASE)
+# Readers locate compressed objects through /N and /First; /Type /ObjStm is not required by all.
+_PDF_OBJECT_STREAM = re.compile(
+    rb"/Type\s*/ObjStm" + _PDF_DELIMITER + rb"|/First" + _PDF_DELIMITER, re.IGNORECASE
+)
+_PDF_FILTER = re.compile(rb"/Filter" + _PDF_DELIMITER + rb"\s*(\[[^\]]*\]|/[^\s/<>\[\]()]+)?", re.I)
 
 
 def _unescape_names(data: bytes) -> bytes:
@@ -354,57 +359,74 @@ def _check_pdf(content: bytes) -> bytes:
 
     PDFs are not re-rendered, so a scan is all there is: ``/JavaScript``, ``/JS``, ``/Launch``,
     ``/EmbeddedFile(s)``, ``/RichMedia`` and ``/XFA`` (so also an ``/OpenAction`` that runs a script)
-    are refused in the plain text and inside object streams; an encrypted PDF cannot be scanned and
-    is refused; a PDF that is also a zip (a polyglot) is refused.
+    are refused, with ``#xx`` escapes in names decoded, also inside object streams (where
+    dictionaries are compressed). An encrypted PDF cannot be scanned and is refused; a PDF that is
+    also a zip (a polyglot) is refused.
     """
+    if zipfile.is_zipfile(io.BytesIO(content)):
+        raise _error("dangerous_pdf")
     end = content.rfind(b"%%EOF")
     if end < 0 or len(content) - (end + 5) > PDF_EOF_WINDOW:
         raise _error("corrupt")
-    if zipfile.is_zipfile(io.BytesIO(content)):
+    if _PDF_ACTIVE.search(_unescape_names(content)):
         raise _error("dangerous_pdf")
-    plain = _unescape_names(content)
-    if _PDF_ENCRYPT.search(plain):
+    streams = _pdf_streams(content)
+    plain, position = [], 0
+    for _dictionary, start, stop in streams:
+        plain.append(content[position:start])
+        position = max(position, stop)
+    plain.append(content[position:])
+    text = _unescape_names(b"\n".join(plain))
+    if _PDF_ENCRYPT.search(text):
         raise _error("encrypted_pdf", "dangerous_pdf")
-    if _PDF_DANGEROUS.search(plain):
+    if _PDF_ACTIVE_SHORT.search(text):
         raise _error("dangerous_pdf")
-    for dictionary, start in _pdf_streams(content):
-        if _PDF_OBJSTM.search(dictionary):
-            if _PDF_DANGEROUS.search(_unescape_names(_inflate_object_stream(dictionary, content, start))):
+    budget = MAX_PDF_OBJECT_STREAMS
+    for dictionary, start, stop in streams:
+        if _PDF_OBJECT_STREAM.search(dictionary):
+            objects = _unescape_names(
+                _inflate_object_stream(dictionary, content[start:stop], budget)
+            )
+            budget -= len(objects)
+            if _PDF_ACTIVE.search(objects) or _PDF_ACTIVE_SHORT.search(objects):
                 raise _error("dangerous_pdf")
     tail = content[end + 5 : end + 7]
     keep = 2 if tail == b"\r\n" else 1 if tail[:1] in (b"\r", b"\n") else 0
     return content[: end + 5 + keep]
 
 
-def _pdf_streams(content: bytes) -> list[tuple[bytes, int]]:
-    """(dictionary with names unescaped, offset of the data) of every stream in the file."""
+def _pdf_streams(content: bytes) -> list[tuple[bytes, int, int]]:
+    """(dictionary with names unescaped, first byte of the data, ``endstream``) of every stream."""
     streams = []
-    budget = MAX_PDF_OBJECT_STREAMS
-    for match in _PDF_STREAM.finditer(content):
-        head_start = max(content.rfind(b"obj", max(0, match.start() - 4096), match.start()), 0)
-        streams.append((_unescape_names(content[head_start : match.start() + 2]), match.end()))
-        budget -= 1
+    position = 0
+    while (match := _PDF_STREAM.search(content, position)) is not None:
+        low = max(0, match.start() - 4096)
+        head = content.rfind(b"obj", low, match.start())
+        dictionary = _unescape_names(content[head if head >= 0 else low : match.start() + 2])
+        stop = content.find(b"endstream", match.end())
+        stop = len(content) if stop < 0 else stop
+        streams.append((dictionary, match.end(), stop))
+        position = stop
     return streams
 
 
-def _inflate_object_stream(dictionary: bytes, content: bytes, start: int) -> bytes:
+def _inflate_object_stream(dictionary: bytes, data: bytes, budget: int) -> bytes:
     filters = _PDF_FILTER.findall(dictionary)
-    names = re.findall(rb"/(\w+)", filters[0]) if filters else []
-    if filters and [n.lower() for n in names] not in ([b"flatedecode"], [b"fl"]):
-        raise _error("unchecked_pdf", "dangerous_pdf")
-    if re.search(rb"/Predictor", dictionary, re.IGNORECASE):
+    names = [n.lower() for n in re.findall(rb"/(\w+)", filters[0])] if filters else []
+    if (filters and names not in ([b"flatedecode"], [b"fl"])) or re.search(
+        rb"/DecodeParms", dictionary, re.IGNORECASE
+    ):
+        # An indirect or other filter, or a predictor: the objects cannot be read back here.
         raise _error("unchecked_pdf", "dangerous_pdf")
     if not filters:
-        end = content.find(b"endstream", start)
-        return content[start : end if end >= 0 else len(content)]
-    inflater = zlib.decompressobj()
+        return data
     try:
-        data = inflater.decompress(memoryview(content)[start:], MAX_PDF_OBJECT_STREAMS + 1)
+        objects = zlib.decompressobj().decompress(data, budget + 1)
     except zlib.error as exc:
         raise _error("corrupt") from exc
-    if len(data) > MAX_PDF_OBJECT_STREAMS:
+    if len(objects) > budget:
         raise _error("zip_bomb")
-    return data
+    return objects
 
 
 # --- docx / xlsx -----------------------------------------------------------------------------------
@@ -438,7 +460,14 @@ def _check_office(content: bytes, declared: FileType) -> None:
     try:
         archive = zipfile.ZipFile(io.BytesIO(content))
         members = archive.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError, struct.error) as exc:
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        OSError,
+        ValueError,
+        EOFError,
+        struct.error,
+    ) as exc:
         raise _error("corrupt") from exc
     if len(members) > MAX_ZIP_MEMBERS:
         raise _error("zip_bomb")
@@ -448,7 +477,9 @@ def _check_office(content: bytes, declared: FileType) -> None:
         if _unsafe_member(member.filename):
             raise _error("unsafe_path", "corrupt")
         if lower in names or member.flag_bits & 0x1:
-            raise _error("corrupt")  # duplicate names confuse readers; encrypted members hide content
+            raise _error(
+                "corrupt"
+            )  # duplicate names confuse readers; encrypted members hide content
         names.add(lower)
         if lower.rsplit("/", 1)[-1] in _MACRO_PARTS or "/activex/" in f"/{lower}":
             raise _error("macro")
@@ -508,12 +539,13 @@ def _inflate(data: memoryview, *, budget: int) -> tuple[int, int]:
     try:
         for position in range(0, len(data), _INFLATE_INPUT):
             piece: bytes | memoryview = data[position : position + _INFLATE_INPUT]
+            piece_length = len(piece)
             while piece and not inflater.eof:
                 chunk = inflater.decompress(piece, _INFLATE_OUTPUT)
                 piece = inflater.unconsumed_tail
                 size += len(chunk)
                 crc = zlib.crc32(chunk, crc)
-                consumed = position + _INFLATE_INPUT - len(piece)
+                consumed = position + piece_length - len(piece)
                 if size > budget or (
                     size > ZIP_RATIO_GRACE and size > MAX_ZIP_RATIO * max(consumed, 1)
                 ):
@@ -569,7 +601,7 @@ def attachment_store(
 
 def thumbnail_name(attachment: Attachment) -> str:
     """Where the cached thumbnail of an image attachment lives: next to the file."""
-    stem = attachment.file.name.rsplit(".", 1)[0]
+    stem = (attachment.file.name or "").rsplit(".", 1)[0]
     return f"{stem}.thumb.jpg"
 
 
@@ -582,18 +614,19 @@ def attachment_thumbnail_bytes(attachment: Attachment) -> bytes:
     if default_storage.exists(name):
         with default_storage.open(name, "rb") as cached:
             return cached.read()
-    with attachment.file.open("rb") as source, Image.open(source) as image:
+    with (
+        attachment.file.open("rb") as source,
+        Image.open(source, formats=["JPEG", "PNG", "WEBP"]) as image,
+    ):
         if image.width * image.height > MAX_PIXELS:
             raise _error("too_many_pixels", limit=MAX_PIXELS // 1_000_000)
         image.draft("RGB", (THUMBNAIL_PX, THUMBNAIL_PX))
         image.thumbnail((THUMBNAIL_PX, THUMBNAIL_PX))
-        if "A" in image.mode or "transparency" in image.info:
-            rgba = image.convert("RGBA")
-            flat = Image.new("RGB", rgba.size, (255, 255, 255))
-            flat.paste(rgba, mask=rgba.getchannel("A"))
-            image = flat
+        rgba = image.convert("RGBA")
+        flat = Image.new("RGB", rgba.size, (255, 255, 255))
+        flat.paste(rgba, mask=rgba.getchannel("A"))  # transparent areas become white
         out = io.BytesIO()
-        image.convert("RGB").save(out, format="JPEG", quality=80)
+        flat.save(out, format="JPEG", quality=80)
     data = out.getvalue()
     saved = default_storage.save(name, ContentFile(data))
     if saved != name:
@@ -714,7 +747,7 @@ def _guarded(request: HttpRequest, respond: Callable[[], HttpResponse]) -> HttpR
         if error is not None:
             # Nothing is acted on: the form page is shown again with the reason.
             for message in error.messages:
-                messages.error(request, message)
+                messages.error(request, message, fail_silently=True)
             return HttpResponseRedirect(request.get_full_path(), status=303)
     return respond()
 

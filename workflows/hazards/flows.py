@@ -11,13 +11,14 @@ from viewflow.workflow import flow, lock
 from . import services, views_tasks
 from .models import Grade, Hazard, HazardProcess, HazardTask
 from .permissions import closeout_perm, dept_perm, enterprise_perm, principal_perm
+from .viewsets import ScopedFlowMixin
 
 
 def _hazard(activation: Any) -> Hazard:
     return activation.process.hazard
 
 
-class HazardFlow(flow.Flow):
+class HazardFlow(ScopedFlowMixin, flow.Flow):
     """隐患闭环治理：登记 → 分派 → （重大：治理方案 → 审批）→ 整改 → 验收 → （重大：销号）."""
 
     process_class = HazardProcess
@@ -26,9 +27,9 @@ class HazardFlow(flow.Flow):
     process_title = _("Hazard")
     process_description = _("Closed-loop hazard governance")
 
-    report = flow.StartHandle(this.start_report).Next(this.route)
+    report = flow.StartHandle(this.start_report).Annotation(title=_("Report")).Next(this.route)
 
-    route = flow.Function(this.route_hazard).Next(this.triage)
+    route = flow.Function(this.route_hazard).Annotation(title=_("Route")).Next(this.triage)
 
     triage = (
         flow.View(views_tasks.TriageView.as_view())
@@ -88,7 +89,7 @@ class HazardFlow(flow.Flow):
         .Next(this.end)
     )
 
-    end = flow.End()
+    end = flow.End().Annotation(title=_("End"))
 
     def start_report(self, activation: Any, hazard: Hazard) -> Any:
         """Link the new process and the hazard (the process row is saved first to get its id)."""

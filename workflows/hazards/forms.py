@@ -20,7 +20,9 @@ class MultipleFileField(forms.FileField):
     """Several files in one input (photos from a phone)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}))
+        kwargs.setdefault(
+            "widget", MultipleFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"})
+        )
         super().__init__(*args, **kwargs)
 
     def clean(self, data: Any, initial: Any = None) -> list[Any]:
@@ -31,9 +33,14 @@ class MultipleFileField(forms.FileField):
 
 
 class TriageForm(forms.Form):
-    ACTIONS = (("confirm", _("Confirm and assign")), ("handover", _("Hand over to another department")))
+    ACTIONS = (
+        ("confirm", _("Confirm and assign")),
+        ("handover", _("Hand over to another department")),
+    )
 
-    action = forms.ChoiceField(label=_("Decision"), choices=ACTIONS, initial="confirm", widget=forms.RadioSelect)
+    action = forms.ChoiceField(
+        label=_("Decision"), choices=ACTIONS, initial="confirm", widget=forms.RadioSelect
+    )
     grade = forms.ChoiceField(label=_("Grade"), choices=Grade.choices)
     clause = forms.ModelChoiceField(
         label=_("Criteria clause"), queryset=CriteriaClause.objects.all(), required=False
@@ -48,12 +55,18 @@ class TriageForm(forms.Form):
         widget=forms.DateInput(attrs={"type": "date"}),
     )
     department = forms.ModelChoiceField(
-        label=_("Hand over to"), queryset=Department.objects.select_related("region"), required=False
+        label=_("Hand over to"),
+        queryset=Department.objects.select_related("region"),
+        required=False,
     )
-    comment = forms.CharField(label=_("Comment or handover reason"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    comment = forms.CharField(
+        label=_("Comment or handover reason"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if data.get("action") == "handover":
             if not data.get("department"):
                 self.add_error("department", _("Choose the department to hand over to."))
@@ -65,15 +78,23 @@ class TriageForm(forms.Form):
 class PlanForm(forms.Form):
     goal = forms.CharField(label=_("Goal and tasks"), widget=forms.Textarea(attrs={"rows": 3}))
     measures = forms.CharField(label=_("Measures"), widget=forms.Textarea(attrs={"rows": 3}))
-    funds = forms.DecimalField(label=_("Funds (yuan)"), min_value=0, max_digits=14, decimal_places=2)
-    materials = forms.CharField(label=_("Materials"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    funds = forms.DecimalField(
+        label=_("Funds (yuan)"), min_value=0, max_digits=14, decimal_places=2
+    )
+    materials = forms.CharField(
+        label=_("Materials"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
     responsible_org = forms.CharField(label=_("Responsible organisation"), max_length=200)
     responsible_people = forms.CharField(label=_("Responsible people"), max_length=300)
-    deadline_on = forms.DateField(label=_("Deadline"), widget=forms.DateInput(attrs={"type": "date"}))
+    deadline_on = forms.DateField(
+        label=_("Deadline"), widget=forms.DateInput(attrs={"type": "date"})
+    )
     safety_measures = forms.CharField(
         label=_("Safety measures during remediation"), widget=forms.Textarea(attrs={"rows": 3})
     )
-    contingency = forms.CharField(label=_("Contingency plan"), widget=forms.Textarea(attrs={"rows": 3}))
+    contingency = forms.CharField(
+        label=_("Contingency plan"), widget=forms.Textarea(attrs={"rows": 3})
+    )
 
 
 class ReviewForm(forms.Form):
@@ -83,7 +104,9 @@ class ReviewForm(forms.Form):
         coerce=lambda v: v == "1",
         widget=forms.RadioSelect,
     )
-    comment = forms.CharField(label=_("Comment"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    comment = forms.CharField(
+        label=_("Comment"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
 
 
 class RectifyForm(forms.Form):
@@ -91,7 +114,9 @@ class RectifyForm(forms.Form):
         label=_("Interim measures"), required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
     work_done = forms.CharField(label=_("Work done"), widget=forms.Textarea(attrs={"rows": 4}))
-    cost = forms.DecimalField(label=_("Cost (yuan)"), min_value=0, max_digits=14, decimal_places=2, initial=0)
+    cost = forms.DecimalField(
+        label=_("Cost (yuan)"), min_value=0, max_digits=14, decimal_places=2, initial=0
+    )
     after_photos = MultipleFileField(label=_("Photos after rectification"), required=False)
 
 
@@ -102,9 +127,13 @@ class VerifyForm(forms.Form):
         coerce=lambda v: v == "1",
         widget=forms.RadioSelect,
     )
-    comment = forms.CharField(label=_("Comment"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    comment = forms.CharField(
+        label=_("Comment"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
     report = forms.FileField(label=_("Verification report"), required=False)
 
 
 class CloseOutForm(forms.Form):
-    comment = forms.CharField(label=_("Comment"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    comment = forms.CharField(
+        label=_("Comment"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )

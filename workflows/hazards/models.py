@@ -97,7 +97,7 @@ class HazardProcess(Process):
 
 
 class HazardTask(Task):
-    """Tasks of HazardFlow; its manager scopes viewflow's lists (see ``tasks.ScopedTaskManager``)."""
+    """Tasks of HazardFlow (viewflow's lists are scoped by ``viewsets.HazardFlowViewset``)."""
 
     class Meta:
         proxy = True
@@ -186,7 +186,9 @@ class Hazard(models.Model):
         null=True,
         blank=True,
         related_name="hazards",
-        help_text=_("The department whose queue holds the department steps (the lead, or the one it was handed over to)."),
+        help_text=_(
+            "The department whose queue holds the department steps (the lead, or the one it was handed over to)."
+        ),
     )
     departments = models.ManyToManyField(
         Department,
@@ -286,6 +288,9 @@ class HazardSequence(models.Model):
             models.UniqueConstraint(fields=["city", "year"], name="hazards_sequence_unique"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.city_id}/{self.year}: {self.last}"
+
 
 class Attachment(models.Model):
     """Evidence stored under a server-generated name; downloaded only through a scoped view."""
@@ -367,7 +372,9 @@ class Plan(models.Model):
         verbose_name_plural = _("remediation plans")
         ordering = ("hazard", "version")
         constraints = [
-            models.UniqueConstraint(fields=["hazard", "version"], name="hazards_plan_unique_version"),
+            models.UniqueConstraint(
+                fields=["hazard", "version"], name="hazards_plan_unique_version"
+            ),
             models.UniqueConstraint(
                 fields=["hazard"],
                 condition=models.Q(status="submitted"),

@@ -20,19 +20,19 @@ PREFIX = "hazards."
 CACHE_ATTR = "_hazard_queue_perms"
 
 
-def dept_perm(department_id: int) -> str:
+def dept_perm(department_id: int | None) -> str:
     return f"{PREFIX}dept_{department_id}"
 
 
-def closeout_perm(department_id: int) -> str:
+def closeout_perm(department_id: int | None) -> str:
     return f"{PREFIX}closeout_{department_id}"
 
 
-def enterprise_perm(enterprise_id: int) -> str:
+def enterprise_perm(enterprise_id: int | None) -> str:
     return f"{PREFIX}ent_{enterprise_id}"
 
 
-def principal_perm(enterprise_id: int) -> str:
+def principal_perm(enterprise_id: int | None) -> str:
     return f"{PREFIX}principal_{enterprise_id}"
 
 
@@ -41,9 +41,9 @@ def _regions_below(region_ids: set[int]) -> set[int]:
     found = set(region_ids)
     frontier = set(region_ids)
     while frontier:
-        frontier = set(
-            Region.objects.filter(parent_id__in=frontier).values_list("pk", flat=True)
-        ) - found
+        frontier = (
+            set(Region.objects.filter(parent_id__in=frontier).values_list("pk", flat=True)) - found
+        )
         found |= frontier
     return found
 
@@ -59,7 +59,10 @@ def queue_permissions(user: Any) -> set[str]:
 
         memberships = list(
             Membership.objects.filter(user=user).values_list(
-                "role", "department_id", "enterprise_id", "department__kind__code",
+                "role",
+                "department_id",
+                "enterprise_id",
+                "department__kind__code",
                 "department__region_id",
             )
         )
@@ -115,4 +118,3 @@ class QueueBackend:
 
     def has_perm(self, user_obj: Any, perm: str, obj: Any = None) -> bool:
         return perm.startswith(PREFIX) and perm in queue_permissions(user_obj)
-

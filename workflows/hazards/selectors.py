@@ -19,7 +19,9 @@ from .permissions import committee_regions_of
 
 
 def _visibility_q(user: Any) -> Q:
-    memberships = list(Membership.objects.filter(user=user).values_list("department_id", "enterprise_id"))
+    memberships = list(
+        Membership.objects.filter(user=user).values_list("department_id", "enterprise_id")
+    )
     department_ids = {d for d, _e in memberships if d}
     enterprise_ids = {e for _d, e in memberships if e}
     q = Q(found_by=user)

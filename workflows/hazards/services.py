@@ -23,9 +23,11 @@ from django.utils.translation import gettext as _
 from viewflow.workflow.status import PROCESS, STATUS
 
 from accounts.models import Department, DepartmentKind, Enterprise, Membership
+from workflows.deadlines.services import deadline_close
 from workflows.responsibility.chain import resolve_chain
 from workflows.responsibility.models import Industry, Post
 
+from .deadlines import SUBJECT, extension_clock
 from .models import (
     Attachment,
     CopyNotice,
@@ -87,8 +89,12 @@ def _event(
     )
 
 
-def _sync_stage(hazard: Hazard) -> None:
-    """Derive ``stage`` from the process: the open human task, or closed when it finished."""
+def _sync_stage(hazard: Hazard, *, restart: bool = False) -> None:
+    """Derive ``stage`` from the process (the open human task, or closed when it finished) and
+    move the deadline clocks with it, in the caller's transaction."""
+    from .deadlines import stage_clock
+
+    previous = Hazard.objects.filter(pk=hazard.pk).values_list("stage", flat=True).first() or ""
     open_task = (
         HazardTask.objects.filter(
             process_id=hazard.process_id,
@@ -105,6 +111,7 @@ def _sync_stage(hazard: Hazard) -> None:
     else:
         hazard.stage = Stage.CLOSED
     hazard.save(update_fields=["stage", "updated_at"])
+    stage_clock(hazard=hazard, previous=previous, restart=restart)
 
 
 def _next_code(*, city_id: int, city_code: str, year: int) -> tuple[int, str]:
@@ -217,6 +224,7 @@ def hazard_report(
     tip-offs, monitoring alerts and API reports (``photo_required=False``). The source is fixed here
     and no later step changes it.
     """
+    from .deadlines import stage_clock
     from .evidence import attachment_store
     from .flows import HazardFlow
 
@@ -297,6 +305,7 @@ def hazard_report(
     )
     HazardFlow.report.run(hazard=hazard)
     hazard.refresh_from_db()
+    stage_clock(hazard=hazard, previous="")
     return hazard
 
 
@@ -309,9 +318,15 @@ def hazard_route(*, hazard: Hazard) -> Hazard:
         enterprise=hazard.enterprise, industry=hazard.industry, grade=hazard.grade, post=hazard.post
     )
     snapshot = chain.as_dict()
-    codes = [link["org_code"] for link in snapshot["links"] if link["role"] in ("lead", "cooperating", "territorial", "committee")]
+    codes = [
+        link["org_code"]
+        for link in snapshot["links"]
+        if link["role"] in ("lead", "cooperating", "territorial", "committee")
+    ]
     departments = {d.code: d for d in Department.objects.filter(code__in=codes)}
-    lead_code = next((link["org_code"] for link in snapshot["links"] if link["role"] == "lead"), None)
+    lead_code = next(
+        (link["org_code"] for link in snapshot["links"] if link["role"] == "lead"), None
+    )
     lead = departments.get(lead_code) if lead_code else None
     if lead is None:
         # No lead and no committee office on record: the city committee office is the last resort.
@@ -320,7 +335,9 @@ def hazard_route(*, hazard: Hazard) -> Hazard:
         ).first()
     if lead is None:
         raise ValidationError(
-            _("Nobody can be found to triage this hazard: the city has no committee office on record.")
+            _(
+                "Nobody can be found to triage this hazard: the city has no committee office on record."
+            )
         )
     hazard.chain = snapshot
     hazard.department = lead
@@ -342,10 +359,13 @@ def hazard_route(*, hazard: Hazard) -> Hazard:
 
 
 def _cooperating(hazard: Hazard) -> list[Department]:
-    codes = [link["org_code"] for link in hazard.chain.get("links", []) if link["role"] == "cooperating"]
+    codes = [
+        link["org_code"] for link in hazard.chain.get("links", []) if link["role"] == "cooperating"
+    ]
     return list(Department.objects.filter(code__in=codes))
 
 
+@transaction.atomic
 def hazard_triage(
     *,
     hazard: Hazard,
@@ -370,10 +390,15 @@ def hazard_triage(
     if clause is not None and grade != Grade.MAJOR:
         errors.setdefault("clause", []).append(_("Only a major hazard cites a criteria clause."))
     if local_grade is not None and local_grade.statutory_grade != grade:
-        errors.setdefault("local_grade", []).append(_("The local grade maps to a different statutory grade."))
+        errors.setdefault("local_grade", []).append(
+            _("The local grade maps to a different statutory grade.")
+        )
     if errors:
         raise ValidationError(errors)
-    with transaction.atomic(), _task_step(hazard=hazard, node_name="triage", user=user, activation=activation) as act:
+    with (
+        transaction.atomic(),
+        _task_step(hazard=hazard, node_name="triage", user=user, activation=activation) as act,
+    ):
         hazard = _hazard_locked(hazard)
         before = hazard.stage
         changed_grade = hazard.grade != grade
@@ -387,7 +412,9 @@ def hazard_triage(
         act.process.save(update_fields=["data"])
         for department in _cooperating(hazard):
             CopyNotice.objects.create(
-                hazard=hazard, department=department, reason=_("Triaged by %(d)s.") % {"d": hazard.department}
+                hazard=hazard,
+                department=department,
+                reason=_("Triaged by %(d)s.") % {"d": hazard.department},
             )
     _sync_stage(hazard)
     _event(
@@ -406,6 +433,7 @@ def hazard_triage(
     return hazard
 
 
+@transaction.atomic
 def hazard_handover(
     *, hazard: Hazard, user: Any, department: Department, reason: str, activation: Any = None
 ) -> Hazard:
@@ -418,8 +446,13 @@ def hazard_handover(
     if department.pk == hazard.department_id:
         raise ValidationError({"department": [_("The hazard is already with this department.")]})
     if department.kind.code == DepartmentKind.TOWNSHIP_GOV:
-        raise ValidationError({"department": [_("Hazards are handed over to departments, not township governments.")]})
-    with transaction.atomic(), _task_step(hazard=hazard, node_name="triage", user=user, activation=activation) as act:
+        raise ValidationError(
+            {"department": [_("Hazards are handed over to departments, not township governments.")]}
+        )
+    with (
+        transaction.atomic(),
+        _task_step(hazard=hazard, node_name="triage", user=user, activation=activation) as act,
+    ):
         hazard = _hazard_locked(hazard)
         previous = hazard.department
         hazard.department = department
@@ -437,7 +470,7 @@ def hazard_handover(
                     reason=_("Handed over from %(from)s to %(to)s: %(reason)s")
                     % {"from": previous, "to": department, "reason": reason},
                 )
-    _sync_stage(hazard)
+    _sync_stage(hazard, restart=True)
     _event(
         hazard=hazard,
         action="handover",
@@ -449,6 +482,7 @@ def hazard_handover(
     return hazard
 
 
+@transaction.atomic
 def plan_submit(
     *,
     hazard: Hazard,
@@ -469,7 +503,10 @@ def plan_submit(
         raise ValidationError({"deadline_on": [_("The deadline cannot be in the past.")]})
     if funds < 0:
         raise ValidationError({"funds": [_("Funds cannot be negative.")]})
-    with transaction.atomic(), _task_step(hazard=hazard, node_name="plan", user=user, activation=activation):
+    with (
+        transaction.atomic(),
+        _task_step(hazard=hazard, node_name="plan", user=user, activation=activation),
+    ):
         hazard = _hazard_locked(hazard)
         version = hazard.plans.count() + 1
         plan = Plan(
@@ -489,17 +526,29 @@ def plan_submit(
         plan.full_clean()
         plan.save()
     _sync_stage(hazard)
-    _event(hazard=hazard, action="plan_submit", actor=user, from_stage=Stage.PLAN, data={"version": version})
+    _event(
+        hazard=hazard,
+        action="plan_submit",
+        actor=user,
+        from_stage=Stage.PLAN,
+        data={"version": version},
+    )
     return plan
 
 
+@transaction.atomic
 def plan_review(
     *, hazard: Hazard, user: Any, approve: bool, comment: str = "", activation: Any = None
 ) -> Plan:
     """The department approves the plan (its deadline becomes the hazard's) or returns it with reasons."""
     if not approve and not comment.strip():
         raise ValidationError({"comment": [_("Give the reasons for returning the plan.")]})
-    with transaction.atomic(), _task_step(hazard=hazard, node_name="approve_plan", user=user, activation=activation) as act:
+    with (
+        transaction.atomic(),
+        _task_step(
+            hazard=hazard, node_name="approve_plan", user=user, activation=activation
+        ) as act,
+    ):
         hazard = _hazard_locked(hazard)
         plan = hazard.plans.get(status=Plan.Status.SUBMITTED)
         plan.status = Plan.Status.APPROVED if approve else Plan.Status.RETURNED
@@ -527,6 +576,7 @@ def plan_review(
 # --- enterprise steps ----------------------------------------------------------------------
 
 
+@transaction.atomic
 def rectification_submit(
     *,
     hazard: Hazard,
@@ -545,7 +595,10 @@ def rectification_submit(
         raise ValidationError({"after_photos": [_("Add at least one photo after rectification.")]})
     if cost < 0:
         raise ValidationError({"cost": [_("The cost cannot be negative.")]})
-    with transaction.atomic(), _task_step(hazard=hazard, node_name="rectify", user=user, activation=activation):
+    with (
+        transaction.atomic(),
+        _task_step(hazard=hazard, node_name="rectify", user=user, activation=activation),
+    ):
         hazard = _hazard_locked(hazard)
         attempt = hazard.rectifications.count() + 1
         rectification = Rectification.objects.create(
@@ -579,14 +632,14 @@ def extension_request(*, hazard: Hazard, user: Any, requested_on: date, reason: 
     hazard = _hazard_locked(hazard)
     if hazard.stage != Stage.RECTIFY:
         raise HazardStateError(_("An extension can only be requested while rectifying."))
-    if hazard.pk and not (
-        user.is_superuser or hazard.enterprise_id in _enterprises_of(user)
-    ):
+    if hazard.pk and not (user.is_superuser or hazard.enterprise_id in _enterprises_of(user)):
         raise PermissionDenied(_("Only the enterprise can request an extension."))
     if not reason.strip():
         raise ValidationError({"reason": [_("Give the reason for the extension.")]})
     if hazard.deadline_on and requested_on <= hazard.deadline_on:
-        raise ValidationError({"requested_on": [_("The requested deadline must be later than the current one.")]})
+        raise ValidationError(
+            {"requested_on": [_("The requested deadline must be later than the current one.")]}
+        )
     if hazard.extensions.filter(status=Extension.Status.PENDING).exists():
         raise HazardStateError(_("An extension request is already waiting for a decision."))
     extension = Extension.objects.create(
@@ -596,6 +649,7 @@ def extension_request(*, hazard: Hazard, user: Any, requested_on: date, reason: 
         previous_deadline_on=hazard.deadline_on,
         requested_by=user,
     )
+    extension_clock(hazard=hazard, opened=True)
     _event(
         hazard=hazard,
         action="extension_request",
@@ -609,7 +663,12 @@ def extension_request(*, hazard: Hazard, user: Any, requested_on: date, reason: 
 
 @transaction.atomic
 def extension_decide(
-    *, extension: Extension, user: Any, approve: bool, reason: str = "", granted_on: date | None = None
+    *,
+    extension: Extension,
+    user: Any,
+    approve: bool,
+    reason: str = "",
+    granted_on: date | None = None,
 ) -> Extension:
     """The department approves (with a new date, by default the requested one) or rejects with reasons."""
     extension = Extension.objects.select_for_update().select_related("hazard").get(pk=extension.pk)
@@ -623,7 +682,9 @@ def extension_decide(
     if approve:
         granted_on = granted_on or extension.requested_on
         if hazard.deadline_on and granted_on <= hazard.deadline_on:
-            raise ValidationError({"granted_on": [_("The new deadline must be later than the current one.")]})
+            raise ValidationError(
+                {"granted_on": [_("The new deadline must be later than the current one.")]}
+            )
         hazard.deadline_on = granted_on
         hazard.save(update_fields=["deadline_on", "updated_at"])
     extension.status = Extension.Status.APPROVED if approve else Extension.Status.REJECTED
@@ -632,6 +693,7 @@ def extension_decide(
     extension.decision_reason = reason
     extension.granted_on = granted_on if approve else None
     extension.save()
+    extension_clock(hazard=hazard, opened=False, granted_on=extension.granted_on)
     _event(
         hazard=hazard,
         action="extension_approve" if approve else "extension_reject",
@@ -646,6 +708,7 @@ def extension_decide(
 # --- verification, close-out, withdrawal ------------------------------------------------------
 
 
+@transaction.atomic
 def rectification_verify(
     *,
     hazard: Hazard,
@@ -665,12 +728,21 @@ def rectification_verify(
         raise PermissionDenied(_("The person who reported a hazard may not verify it."))
     if not passed and not comment.strip():
         raise ValidationError({"comment": [_("Give the reasons why verification failed.")]})
-    with transaction.atomic(), _task_step(hazard=hazard, node_name="verify", user=user, activation=activation) as act:
+    with (
+        transaction.atomic(),
+        _task_step(hazard=hazard, node_name="verify", user=user, activation=activation) as act,
+    ):
         hazard = _hazard_locked(hazard)
-        rectification = hazard.rectifications.filter(result=Rectification.Result.PENDING).order_by("-attempt").first()
+        rectification = (
+            hazard.rectifications.filter(result=Rectification.Result.PENDING)
+            .order_by("-attempt")
+            .first()
+        )
         if rectification is None:
             raise HazardStateError(_("There is no rectification to verify."))
-        rectification.result = Rectification.Result.PASSED if passed else Rectification.Result.FAILED
+        rectification.result = (
+            Rectification.Result.PASSED if passed else Rectification.Result.FAILED
+        )
         rectification.verified_by = user
         rectification.verified_at = timezone.now()
         rectification.verification_comment = comment
@@ -683,7 +755,9 @@ def rectification_verify(
             fields += ["closed_at", "closed_by"]
         hazard.save(update_fields=fields)
         if report is not None:
-            attachment_store(hazard=hazard, kind=Attachment.Kind.VERIFICATION_REPORT, upload=report, user=user)
+            attachment_store(
+                hazard=hazard, kind=Attachment.Kind.VERIFICATION_REPORT, upload=report, user=user
+            )
         act.process.data = {**act.process.data, "verified": passed}
         act.process.save(update_fields=["data"])
     _sync_stage(hazard)
@@ -698,9 +772,13 @@ def rectification_verify(
     return rectification
 
 
+@transaction.atomic
 def hazard_close(*, hazard: Hazard, user: Any, comment: str = "", activation: Any = None) -> Hazard:
     """Close out a verified major hazard (销号); a listed hazard is delisted (摘牌) at the same time."""
-    with transaction.atomic(), _task_step(hazard=hazard, node_name="close_out", user=user, activation=activation):
+    with (
+        transaction.atomic(),
+        _task_step(hazard=hazard, node_name="close_out", user=user, activation=activation),
+    ):
         hazard = _hazard_locked(hazard)
         hazard.closed_at = timezone.now()
         hazard.closed_by = user
@@ -738,8 +816,17 @@ def hazard_list(*, hazard: Hazard, user: Any, level: str, comment: str = "") -> 
     hazard.listed_by = unit
     hazard.listed_on = timezone.localdate()
     hazard.delisted_on = None
-    hazard.save(update_fields=["listed_level", "listed_by", "listed_on", "delisted_on", "updated_at"])
-    _event(hazard=hazard, action="list", actor=user, from_stage=hazard.stage, comment=comment, data={"level": level})
+    hazard.save(
+        update_fields=["listed_level", "listed_by", "listed_on", "delisted_on", "updated_at"]
+    )
+    _event(
+        hazard=hazard,
+        action="list",
+        actor=user,
+        from_stage=hazard.stage,
+        comment=comment,
+        data={"level": level},
+    )
     return hazard
 
 
@@ -764,6 +851,8 @@ def hazard_withdraw(*, hazard: Hazard, user: Any, reason: str) -> Hazard:
             task.finished = timezone.now()
             task.save(update_fields=["status", "finished"])
         process = hazard.process
+        if process is None:
+            raise HazardStateError(_("Hazard %(code)s has no process.") % {"code": hazard.code})
         process.status = PROCESS.CANCELED
         process.finished = timezone.now()
         process.save(update_fields=["status", "finished"])
@@ -771,9 +860,21 @@ def hazard_withdraw(*, hazard: Hazard, user: Any, reason: str) -> Hazard:
         hazard.withdrawn_by = user
         hazard.withdrawal_reason = reason
         hazard.stage = Stage.WITHDRAWN
-        hazard.save(update_fields=["withdrawn_at", "withdrawn_by", "withdrawal_reason", "stage", "updated_at"])
+        hazard.save(
+            update_fields=[
+                "withdrawn_at",
+                "withdrawn_by",
+                "withdrawal_reason",
+                "stage",
+                "updated_at",
+            ]
+        )
+        deadline_close(subject_type=SUBJECT, subject_id=hazard.pk, reason="withdrawn")
         hazard.extensions.filter(status=Extension.Status.PENDING).update(
-            status=Extension.Status.REJECTED, decision_reason=reason, decided_by=user, decided_at=timezone.now()
+            status=Extension.Status.REJECTED,
+            decision_reason=reason,
+            decided_by=user,
+            decided_at=timezone.now(),
         )
     _event(hazard=hazard, action="withdraw", actor=user, from_stage=before, comment=reason)
     return hazard
@@ -810,7 +911,9 @@ def task_assign(*, task: HazardTask, assignee: Any, by: Any) -> HazardTask:
         if task.status != STATUS.NEW:
             raise HazardStateError(_("Someone else has already taken this task."))
         permission = task.owner_permission or ""
-        head_of = {p.replace("closeout_", "dept_") for p in queue_permissions(by) if "closeout_" in p}
+        head_of = {
+            p.replace("closeout_", "dept_") for p in queue_permissions(by) if "closeout_" in p
+        }
         if not (by.is_superuser or permission in head_of):
             raise PermissionDenied(_("Only the head of the department can assign this task."))
         if not task.flow_task.can_assign(assignee, task):

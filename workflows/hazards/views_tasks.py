@@ -54,7 +54,9 @@ class HazardStepView(FormView):
         except PermissionDenied as exc:
             form.add_error(None, str(exc) or _("You may not take this step."))
             return self.form_invalid(form)
-        messages.success(self.request, _("Hazard %(code)s: step completed.") % {"code": self.hazard.code})
+        messages.success(
+            self.request, _("Hazard %(code)s: step completed.") % {"code": self.hazard.code}
+        )
         return HttpResponseRedirect(self.request.activation.get_success_url(self.request))  # type: ignore[attr-defined]
 
     @property
@@ -72,14 +74,22 @@ class TriageView(HazardStepView):
         data = form.cleaned_data
         if data["action"] == "handover":
             services.hazard_handover(
-                hazard=self.hazard, user=self.request.user, department=data["department"],
-                reason=data["comment"], activation=self._act,
+                hazard=self.hazard,
+                user=self.request.user,
+                department=data["department"],
+                reason=data["comment"],
+                activation=self._act,
             )
         else:
             services.hazard_triage(
-                hazard=self.hazard, user=self.request.user, grade=data["grade"],
-                deadline_on=data["deadline_on"], clause=data["clause"],
-                local_grade=data["local_grade"], comment=data["comment"], activation=self._act,
+                hazard=self.hazard,
+                user=self.request.user,
+                grade=data["grade"],
+                deadline_on=data["deadline_on"],
+                clause=data["clause"],
+                local_grade=data["local_grade"],
+                comment=data["comment"],
+                activation=self._act,
             )
 
 
@@ -87,7 +97,9 @@ class PlanView(HazardStepView):
     form_class = forms.PlanForm
 
     def perform(self, form: Any) -> None:
-        services.plan_submit(hazard=self.hazard, user=self.request.user, activation=self._act, **form.cleaned_data)
+        services.plan_submit(
+            hazard=self.hazard, user=self.request.user, activation=self._act, **form.cleaned_data
+        )
 
 
 class ApprovePlanView(HazardStepView):
@@ -95,8 +107,11 @@ class ApprovePlanView(HazardStepView):
 
     def perform(self, form: Any) -> None:
         services.plan_review(
-            hazard=self.hazard, user=self.request.user, approve=form.cleaned_data["approve"],
-            comment=form.cleaned_data["comment"], activation=self._act,
+            hazard=self.hazard,
+            user=self.request.user,
+            approve=form.cleaned_data["approve"],
+            comment=form.cleaned_data["comment"],
+            activation=self._act,
         )
 
 
@@ -106,9 +121,13 @@ class RectifyView(HazardStepView):
     def perform(self, form: Any) -> None:
         data = form.cleaned_data
         services.rectification_submit(
-            hazard=self.hazard, user=self.request.user, work_done=data["work_done"],
-            interim_measures=data["interim_measures"], cost=data["cost"],
-            after_photos=data["after_photos"], activation=self._act,
+            hazard=self.hazard,
+            user=self.request.user,
+            work_done=data["work_done"],
+            interim_measures=data["interim_measures"],
+            cost=data["cost"],
+            after_photos=data["after_photos"],
+            activation=self._act,
         )
 
 
@@ -118,8 +137,12 @@ class VerifyView(HazardStepView):
     def perform(self, form: Any) -> None:
         data = form.cleaned_data
         services.rectification_verify(
-            hazard=self.hazard, user=self.request.user, passed=data["passed"],
-            comment=data["comment"], report=data["report"], activation=self._act,
+            hazard=self.hazard,
+            user=self.request.user,
+            passed=data["passed"],
+            comment=data["comment"],
+            report=data["report"],
+            activation=self._act,
         )
 
 
@@ -128,6 +151,8 @@ class CloseOutView(HazardStepView):
 
     def perform(self, form: Any) -> None:
         services.hazard_close(
-            hazard=self.hazard, user=self.request.user, comment=form.cleaned_data["comment"],
+            hazard=self.hazard,
+            user=self.request.user,
+            comment=form.cleaned_data["comment"],
             activation=self._act,
         )

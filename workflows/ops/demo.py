@@ -118,7 +118,16 @@ def load_organisations() -> int:
     return load()
 
 
+def load_hazards() -> int:
+    """Hazards in every stage of the lifecycle, played through the services (see hazards.demo)."""
+    # Imported here for the same reason as the organisations: the hazards app loads viewflow.
+    from workflows.hazards.demo import load_hazards as load
+
+    return load()
+
+
 LOADERS: list[tuple[str, Callable[[], int]]] = [
     ("users", load_users),
     ("organisations", load_organisations),
+    ("hazards", load_hazards),
 ]

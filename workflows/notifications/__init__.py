@@ -1,0 +1,1 @@
+"""Notifications: the in-app inbox, the outbox with unique keys, channel backends and delivery."""
