@@ -46,6 +46,9 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_filters",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "viewflow",
     "viewflow.workflow",
     "axes",
@@ -55,6 +58,7 @@ INSTALLED_APPS = [
     "workflows.deadlines",
     "workflows.hazards",
     "workflows.ops",
+    "workflows.api",
 ]
 
 MIDDLEWARE = [
@@ -264,6 +268,24 @@ HEALTHZ_BEAT_MAX_AGE = env.int("HEALTHZ_BEAT_MAX_AGE", default=3 * CELERY_BEAT_H
 # --- Hazards ---------------------------------------------------------------------------------
 # Policy default for the rectification deadline when triage sets none (calendar days per grade).
 HAZARD_DEFAULT_DEADLINE_DAYS = {"general": 15, "major": 90}
+
+# --- REST API ---------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "SafeChain API",
+    "DESCRIPTION": "安链 · 安全生产隐患闭环治理 — REST API",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI and ReDoc assets are bundled (drf-spectacular-sidecar): no internet needed.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
 
 # --- viewflow ---------------------------------------------------------------------------------
 VIEWFLOW = {"AUTOREGISTER": False}  # middleware is listed explicitly above

@@ -10,6 +10,7 @@ from django.contrib import admin
 from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog, set_language
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from viewflow.contrib.auth import AuthViewset
 
 from accounts.forms import LoginForm
@@ -38,6 +39,13 @@ urlpatterns = [
         ).urls,
     ),
     path("admin/", admin.site.urls),
+    path("api/v1/", include("workflows.api.urls")),
+    path("api/schema/", login_not_required(SpectacularAPIView.as_view()), name="api-schema"),
+    path(
+        "api/docs/",
+        login_not_required(SpectacularSwaggerView.as_view(url_name="api-schema")),
+        name="api-docs",
+    ),
     path("", site.urls),
 ]
 

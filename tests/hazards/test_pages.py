@@ -14,6 +14,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from tests.factories import EnterpriseFactory, PostFactory, UserFactory, industry, link_industries
 from workflows.hazards import evidence, services
@@ -738,7 +739,7 @@ def test_the_portal_lists_the_enterprise_hazards_by_stage_and_the_users_tasks(wo
     assert counts["triage"] == 1
     assert sum(counts.values()) == 2
     tasks = response.context["tasks"]
-    assert [(t["title"], t["hazard"].pk) for t in tasks] == [("Rectify", hazard.pk)]
+    assert [(str(t["title"]), t["hazard"].pk) for t in tasks] == [(gettext("Rectify"), hazard.pk)]
     assert tasks[0]["url"] is None
     assert "/assign/?back=" in tasks[0]["claim_url"]
     assert tasks[0]["can_extend"] is True

@@ -488,7 +488,7 @@ def test_requeue_takes_back_a_row_whose_worker_died(recipient, enqueued):
     leader.refresh_from_db()
     member.refresh_from_db()
     assert (leader.status, leader.attempts) == ("pending", 1)
-    assert "lease" in leader.last_error
+    assert leader.last_error  # why it went back (translated: no wording asserted)
     assert (member.status, member.merged_into_id) == ("pending", None)
     outbox_deliver(outbox_id=member.pk)
     assert len(mail.outbox) == 1

@@ -20,6 +20,7 @@ from viewflow.workflow.status import STATUS
 
 from accounts.models import Department, DepartmentKind, Membership
 from workflows.deadlines.registry import Message, Recipient
+from workflows.deadlines.selectors import deadline_state
 from workflows.deadlines.services import deadline_close, deadline_open, deadline_reschedule
 
 from .models import Event, Extension, Hazard, HazardTask, Stage
@@ -247,7 +248,7 @@ class HazardDeadlineHandler:
                 "due": due,
             }
         else:
-            days = max(0, (timezone.now() - deadline.due_at).days)
+            days = deadline_state(deadline).days_overdue
             title = _("%(action)s: hazard %(code)s — %(stage)s overdue by %(days)d days") % {
                 "action": _action_label(action.action),
                 "code": code,

@@ -17,6 +17,12 @@ Time: a hazard is *found* in the past (``found_at`` spread over the last 60 days
 refuse past deadlines, so the few overdue demo hazards get their deadline moved into the past after
 the fact (a ``Backdate`` step). Audit events keep the time they were really written: the trail is
 append-only, even for demo data.
+
+Clocks: the services open a deadline row per open stage as the scenarios are played — all of them
+due in the future, since everything was played just now. ``_demo_clocks`` then (demo only) moves the
+rectification clock of each backdated hazard to its backdated deadline, and makes the stage clock of
+the ``NEAR_DUE`` hazards fall due tomorrow, both with their next action due now: the first sweep
+after start-up (Celery beat, every minute) sends the reminders and escalations.
 """
 
 from __future__ import annotations
@@ -34,10 +40,13 @@ from django.utils.translation import gettext as _
 from PIL import Image, ImageDraw, ImageFont
 
 from accounts.models import Department, Enterprise, Membership, User
+from workflows.deadlines.models import Deadline
+from workflows.deadlines.policy import end_of_day, local_date
 from workflows.responsibility.models import Industry, Post
 
 from . import services
-from .models import CriteriaClause, Extension, Grade, Hazard, LocalGrade, Source
+from .deadlines import CLOCKED, SUBJECT
+from .models import CriteriaClause, Extension, Grade, Hazard, LocalGrade, Source, Stage
 from .selectors import active_task
 
 # --- catalogues ----------------------------------------------------------------------------------
@@ -518,7 +527,9 @@ SCENARIOS: tuple[Scenario, ...] = (
                 "移交洪洞县市场监督管理局处理。",
             ),
             Triage("hd_scj_staff", deadline_days=10, comment="责令限期送检校验。"),
-            Backdate(days_ago=3),
+            # Far enough back that the ladder has reached the department head (督办函, +3
+            # working days) as well as the at-due chase.
+            Backdate(days_ago=8),
         ),
     ),
     Scenario(
@@ -746,12 +757,20 @@ SCENARIOS: tuple[Scenario, ...] = (
 )
 
 
+# Demo hazards whose stage clock is made to fall due tomorrow (a reminder is due at once), with the
+# stage their scenario leaves them in: a plan the coal mine owes (its people are reminded) and a
+# verification the county energy bureau's head has claimed (he is).
+NEAR_DUE: dict[str, str] = {"D04": Stage.PLAN.value, "D13": Stage.VERIFY.value}
+NEAR_DUE_DAYS = 1
+
+
 # --- playing ------------------------------------------------------------------------------------
 
 
 def load_hazards() -> int:
     """Seed the catalogues and play every missing scenario; returns the rows created here (clauses,
-    local grades and hazards — not the events, tasks and evidence that come with a hazard)."""
+    local grades and hazards — not the events, tasks and evidence that come with a hazard). Then
+    set the demo clocks (``_demo_clocks``: rows changed, not created, so not counted)."""
     created = _load_catalogue()
     enterprises = _enterprises()
     present = set(
@@ -768,7 +787,72 @@ def load_hazards() -> int:
         with transaction.atomic():
             _play(scenario, enterprise, cast)
         created += 1
+    _demo_clocks(enterprises)
     return created
+
+
+@transaction.atomic
+def _demo_clocks(enterprises: dict[str, Enterprise]) -> int:
+    """DEMO ONLY: make the deadline rows tell the story the demo dates tell; returns rows moved.
+
+    Services open every clock from "now", and they refuse deadlines in the past, so after playing:
+
+    - a backdated (overdue) hazard still rectifying gets its open rectification clock due at the end
+      of its backdated deadline day (Asia/Shanghai) — the ladder's rungs are then due;
+    - each ``NEAR_DUE`` hazard still in its scenario's stage gets that stage's first clock due at
+      the end of the day after the stage opened — its reminders are then due;
+
+    both with ``next_action_at`` now, so the next sweep fires them. These are deliberate queryset
+    updates on demo rows only — never do this to real clocks (an extension goes through
+    ``deadline_reschedule``, which bumps the generation). Idempotent: a clock already at its target
+    due moment is left alone (the sweep may have moved its step on since), so loading again
+    changes nothing.
+    """
+    now = timezone.now()
+    today = local_date(now)
+    keys = {s.key: (enterprises[s.enterprise].pk, s.title) for s in SCENARIOS}
+    backdated = {s.key for s in SCENARIOS if any(isinstance(step, Backdate) for step in s.steps)}
+    wanted = backdated | NEAR_DUE.keys()
+    hazards = {
+        (h.enterprise_id, h.title): h
+        for h in Hazard.objects.filter(title__in=[keys[k][1] for k in wanted])
+    }
+    moved = 0
+    for key in sorted(wanted):
+        hazard = hazards.get(keys[key])
+        if hazard is None or hazard.stage not in CLOCKED:
+            continue
+        if key in backdated:
+            if (
+                hazard.stage != Stage.RECTIFY
+                or not hazard.deadline_on
+                or hazard.deadline_on >= today
+            ):
+                continue  # moved on since it was loaded, or not overdue: nothing to show
+            target = end_of_day(hazard.deadline_on)
+            stage = CLOCKED[Stage.RECTIFY]
+        else:
+            if hazard.stage != NEAR_DUE[key]:
+                continue  # moved on since it was loaded: its new clocks are real ones
+            stage = CLOCKED[hazard.stage]
+            row = _open_clock(hazard, stage)
+            if row is None or row.generation != 1:
+                continue
+            target = end_of_day(local_date(row.opened_at) + timedelta(days=NEAR_DUE_DAYS))
+        moved += (
+            Deadline.objects.filter(
+                subject_type=SUBJECT, subject_id=hazard.pk, stage=stage, open=True
+            )
+            .exclude(due_at=target)
+            .update(due_at=target, next_action_at=now)
+        )
+    return moved
+
+
+def _open_clock(hazard: Hazard, stage: str) -> Deadline | None:
+    return Deadline.objects.filter(
+        subject_type=SUBJECT, subject_id=hazard.pk, stage=stage, open=True
+    ).first()
 
 
 def _enterprises() -> dict[str, Enterprise]:

@@ -39,6 +39,7 @@ class HazardFlow(ScopedFlowMixin, flow.Flow):
     )
     after_triage = (
         flow.Switch()
+        .Annotation(title=_("Triage outcome"))
         .Case(this.triage, lambda act: act.process.data.get("triage") == "handover")
         .Case(this.plan, lambda act: _hazard(act).grade == Grade.MAJOR)
         .Default(this.rectify)
@@ -59,6 +60,7 @@ class HazardFlow(ScopedFlowMixin, flow.Flow):
     )
     after_plan = (
         flow.If(lambda act: bool(act.process.data.get("plan_approved")))
+        .Annotation(title=_("Plan review outcome"))
         .Then(this.rectify)
         .Else(this.plan)
     )
@@ -77,6 +79,7 @@ class HazardFlow(ScopedFlowMixin, flow.Flow):
     )
     after_verify = (
         flow.Switch()
+        .Annotation(title=_("Verification outcome"))
         .Case(this.rectify, lambda act: not act.process.data.get("verified"))
         .Case(this.close_out, lambda act: _hazard(act).grade == Grade.MAJOR)
         .Default(this.end)

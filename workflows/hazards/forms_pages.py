@@ -21,6 +21,7 @@ from workflows.responsibility.models import Industry, Post
 from .forms import MultipleFileField, MultipleFileInput
 from .models import CriteriaClause, Grade, Hazard, LocalGrade, Source, Stage
 from .permissions import _regions_below
+from .selectors import overdue_q
 
 # Sources an inspector, department or committee office may pick; self-check is the enterprise's.
 INSPECTION_SOURCES = [
@@ -115,9 +116,8 @@ class HazardFilterForm(forms.Form):
                 Q(industry=chosen) | Q(industry__parent=chosen) | Q(industry__parent__parent=chosen)
             )
         if data.get("overdue"):
-            hazards = hazards.filter(
-                deadline_on__lt=timezone.localdate(), stage__in=Stage.open_stages()
-            )
+            # Any open stage clock past its due moment (not only the rectification deadline).
+            hazards = hazards.filter(overdue_q())
         if data.get("found_from"):
             hazards = hazards.filter(found_at__gte=_start_of(data["found_from"]))
         if data.get("found_to"):

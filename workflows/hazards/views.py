@@ -41,7 +41,15 @@ from .evidence import EvidenceError, EvidenceUploadMixin
 from .models import Extension, Hazard, HazardTask, Stage
 from .pagination import InvalidCursor, decode_cursor, keyset_page
 from .permissions import queue_permissions
-from .selectors import hazards_visible_to, tasks_visible_to
+from .selectors import (
+    clock_badge,
+    deadlines_of_hazards,
+    hazard_clock_badge,
+    hazard_open_deadlines,
+    hazards_visible_to,
+    tasks_visible_to,
+    with_deadline_clock,
+)
 
 PER_PAGE = 20
 OPEN_TASK = [STATUS.NEW, STATUS.ASSIGNED, STATUS.STARTED]
@@ -87,7 +95,12 @@ EVENT_ACTIONS = {
     "close": gettext_lazy("Closed out"),
     "list": gettext_lazy("Listed for supervision"),
     "withdraw": gettext_lazy("Withdrawn"),
+    # Written by the deadline sweep (hazards.deadlines.HazardDeadlineHandler.record).
+    "reminder": gettext_lazy("Deadline reminder"),
+    "escalation": gettext_lazy("Escalation"),
 }
+CLOCK_EVENTS = ("reminder", "escalation")
+PORTAL_DEADLINES = 50
 
 
 def _stage_label(value: str) -> str:
@@ -211,6 +224,8 @@ def _chain_links(hazard: Hazard) -> list[dict[str, Any]]:
 
 
 def _timeline(hazard: Hazard) -> list[dict[str, Any]]:
+    """The audit events, oldest first. Reminders and escalations of the deadline sweep carry the
+    message title as their comment and how many people were told in ``data["recipients"]``."""
     return [
         {
             "event": event,
@@ -218,8 +233,25 @@ def _timeline(hazard: Hazard) -> list[dict[str, Any]]:
             "actor": event.actor.get_full_name() if event.actor else _("System"),
             "from": _stage_label(event.from_stage),
             "to": _stage_label(event.to_stage),
+            "clock": event.action in CLOCK_EVENTS,
+            "notified": len((event.data or {}).get("recipients") or [])
+            if event.action in CLOCK_EVENTS
+            else 0,
         }
         for event in hazard.events.select_related("actor").order_by("at", "id")
+    ]
+
+
+def _deadline_rows(hazard: Hazard) -> list[dict[str, Any]]:
+    """Each open deadline of the hazard with its badge and the moment of the next reminder or
+    escalation (None once the ladder is exhausted)."""
+    now = timezone.now()
+    return [
+        {
+            "deadline": deadline,
+            "badge": clock_badge(stage=deadline.stage, due_at=deadline.due_at, now=now),
+        }
+        for deadline in hazard_open_deadlines(hazard=hazard)
     ]
 
 
@@ -233,7 +265,9 @@ class HazardListView(View):
         form = forms_pages.HazardFilterForm(request.GET or None)
         if form.is_bound:
             form.is_valid()
-        hazards = form.apply(hazards_visible_to(user=request.user)).select_related(*LIST_RELATED)
+        hazards = with_deadline_clock(
+            form.apply(hazards_visible_to(user=request.user)).select_related(*LIST_RELATED)
+        )
         cursor, cursor_error = None, False
         if request.GET.get("cursor"):
             try:
@@ -246,8 +280,9 @@ class HazardListView(View):
         params = request.GET.copy()
         params.pop("cursor", None)
         base = params.urlencode()
-        today = timezone.localdate()
-        rows = [(h, bool(h.deadline_on and h.deadline_on < today and h.is_open)) for h in page.rows]
+        now = timezone.now()
+        # (hazard, badge of its first-due open deadline or None), as the overdue filter judges it.
+        rows = [(h, hazard_clock_badge(h, now=now)) for h in page.rows]
         return render(
             request,
             "hazards/list.html",
@@ -305,18 +340,20 @@ def hazard_export(request: HttpRequest) -> StreamingHttpResponse:
     form = forms_pages.HazardFilterForm(request.GET or None)
     if form.is_bound:
         form.is_valid()
-    hazards = (
+    hazards = with_deadline_clock(
         form.apply(hazards_visible_to(user=request.user))
         .select_related(*LIST_RELATED)
         .order_by("-found_at", "-id")
     )
     today = timezone.localdate()
+    now = timezone.now()
     writer = csv.writer(_Echo())
 
     def rows() -> Iterator[str]:
         yield "\ufeff" + writer.writerow([str(c) for c in EXPORT_COLUMNS])
         for h in hazards.iterator(chunk_size=500):
-            overdue = bool(h.deadline_on and h.deadline_on < today and h.is_open)
+            badge = hazard_clock_badge(h, now=now)
+            overdue = badge is not None and badge.overdue
             yield writer.writerow(
                 [
                     _cell(v)
@@ -366,11 +403,14 @@ def hazard_detail(request: HttpRequest, pk: int) -> HttpResponse:
     actions.tasks = _task_links(user=request.user, hazard=hazard, back=request.path)
     attachments = list(hazard.attachments.all())
     printing = request.GET.get("print") == "1"
+    deadlines = _deadline_rows(hazard)
+    # The first due open clock (overdue if any is); without one, the rectification deadline.
+    badge = deadlines[0]["badge"] if deadlines else hazard_clock_badge(hazard)
     context = {
         "hazard": hazard,
-        "overdue": bool(
-            hazard.deadline_on and hazard.deadline_on < timezone.localdate() and hazard.is_open
-        ),
+        "overdue": bool(badge and badge.overdue),
+        "clock": badge,
+        "deadlines": deadlines,
         "chain": _chain_links(hazard),
         "blind_spot": bool((hazard.chain or {}).get("blind_spot")),
         "photos": [a for a in attachments if a.is_image],
@@ -673,25 +713,40 @@ class HazardReportView(EvidenceUploadMixin, View):
 
 
 def enterprise_portal(request: HttpRequest) -> HttpResponse:
-    """企业端: the enterprise's hazards by stage, the user's open tasks and pending extensions."""
+    """企业端: the enterprise's hazards by stage, the user's open tasks, pending extensions and the
+    enterprise's own open deadlines (first due first, with their badges)."""
     enterprise_ids = {e for _r, _d, e in _memberships(request.user) if e}
     if not enterprise_ids:
         return render(request, "hazards/portal.html", {"no_enterprise": True})
     hazards = hazards_visible_to(user=request.user).filter(enterprise_id__in=enterprise_ids)
     counts = dict(hazards.order_by().values_list("stage").annotate(n=Count("id")))
-    open_hazards = list(
-        hazards.filter(stage__in=Stage.open_stages())
-        .select_related(*LIST_RELATED)
-        .order_by("-found_at", "-id")[:50]
-    )
+    now = timezone.now()
+    open_hazards = [
+        (hazard, hazard_clock_badge(hazard, now=now))
+        for hazard in with_deadline_clock(
+            hazards.filter(stage__in=Stage.open_stages())
+            .select_related(*LIST_RELATED)
+            .order_by("-found_at", "-id"),
+            stage_clocks_only=True,
+        )[:50]
+    ]
     perms = queue_permissions(request.user)
-    tasks = (
+    tasks = with_deadline_clock(
         tasks_visible_to(user=request.user)
         .filter(flow_task_type="HUMAN", status__in=OPEN_TASK)
         .filter(Q(owner=request.user) | Q(owner__isnull=True, owner_permission__in=perms))
         .select_related("process__hazard", "owner")
-        .order_by("-pk")[:50]
-    )
+        .order_by("-pk"),
+        hazard_ref="process__hazard__id",
+        stage_clocks_only=True,
+    )[:50]
+    deadlines = [
+        {
+            "deadline": deadline,
+            "badge": clock_badge(stage=deadline.stage, due_at=deadline.due_at, now=now),
+        }
+        for deadline in deadlines_of_hazards(hazards)[:PORTAL_DEADLINES]
+    ]
     pending = list(
         Extension.objects.filter(hazard__in=hazards, status=Extension.Status.PENDING)
         .select_related("hazard")
@@ -703,11 +758,16 @@ def enterprise_portal(request: HttpRequest) -> HttpResponse:
         row = _task_row(user=request.user, task=task, back=request.path)
         row["hazard"] = task.process.hazard
         row["can_extend"] = row["node"] == "rectify" and row["hazard"].pk not in waiting
+        due = getattr(task, "clock_due_at", None)
+        row["clock"] = (
+            clock_badge(stage=task.clock_stage, due_at=due, now=now) if due is not None else None
+        )
         task_rows.append(row)
     context = {
         "no_enterprise": False,
         "stages": [(value, label, counts.get(value, 0)) for value, label in Stage.choices],
         "open_hazards": open_hazards,
+        "deadlines": deadlines,
         "tasks": task_rows,
         "pending_extensions": pending,
         "today": timezone.localdate(),

@@ -29,6 +29,7 @@ from django.db.models import Count, Exists, IntegerField, OuterRef, QuerySet, Su
 from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import URLPattern, URLResolver
+from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -49,11 +50,34 @@ from accounts.models import Department, Membership
 from . import services
 from .models import HazardProcess, HazardTask
 from .permissions import PREFIX
-from .selectors import hazards_visible_to, tasks_visible_to
+from .selectors import (
+    clock_badge,
+    hazard_clock_badge,
+    hazards_visible_to,
+    tasks_visible_to,
+    with_deadline_clock,
+)
 
 # Task → process → hazard → enterprise (and the owner) in one query: list rows never walk relations.
 TASK_RELATED = ("process", "process__hazard", "process__hazard__enterprise", "owner")
 OPEN_STATUSES = (STATUS.NEW, STATUS.ASSIGNED, STATUS.STARTED)
+TASK_HAZARD = "process__hazard__id"  # the hazard of a task, for the deadline subqueries
+
+
+def with_task_clock(tasks: QuerySet[HazardTask]) -> QuerySet[HazardTask]:
+    """Tasks annotated with the open deadline of their hazard's current stage (in the same query)."""
+    return with_deadline_clock(tasks, hazard_ref=TASK_HAZARD, stage_clocks_only=True)
+
+
+def task_clock(task: Any, *, now: Any = None) -> Any:
+    """The deadline badge of an open task annotated by ``with_task_clock`` (None for a finished
+    task: a hazard's clock belongs to its current stage, not to the steps already done)."""
+    due = getattr(task, "clock_due_at", None)
+    if due is None or task.status not in OPEN_STATUSES:
+        return None
+    return clock_badge(stage=task.clock_stage, due_at=due, now=now)
+
+
 DEPT_PERM_PREFIX = f"{PREFIX}dept_"
 
 
@@ -337,6 +361,14 @@ class _HazardTaskListView(
             return False
         return self.request.user.is_superuser or department_id in self.headed_departments
 
+    def get_queryset(self) -> QuerySet[HazardTask]:
+        """The filtered, searched rows, each with its hazard's stage clock (no extra query)."""
+        return with_task_clock(super().get_queryset())
+
+    @cached_property
+    def now(self) -> Any:
+        return timezone.now()
+
     def row(self, task: Any) -> dict[str, Any]:
         node = task.flow_task
         args = [task.process_id, task.pk]
@@ -345,6 +377,7 @@ class _HazardTaskListView(
         return {
             "task": task,
             "hazard": getattr(task.process, "hazard", None),
+            "clock": task_clock(task, now=self.now),
             "title": task.title,
             "open_url": node.reverse("index", args=args),
             "claim_url": (
@@ -561,21 +594,33 @@ class HazardProcessListView(
 
     @viewprop
     def queryset(self) -> QuerySet[HazardProcess]:
-        return scoped_processes(self.request.user)
+        return with_deadline_clock(scoped_processes(self.request.user), hazard_ref="hazard__id")
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         page = context.get("page_obj") or context.get("object_list") or []
+        now = timezone.now()
         context["rows"] = [
             {
                 "process": process,
                 "hazard": getattr(process, "hazard", None),
+                "clock": _process_clock(process, now=now),
                 "url": self.viewset.reverse("process_detail", args=[process.pk]),
             }
             for process in page
         ]
         context["page_query"] = page_query(self.request, self.page_kwarg)
         return context
+
+
+def _process_clock(process: Any, *, now: Any) -> Any:
+    """The badge of a process row annotated by ``with_deadline_clock`` (through its hazard)."""
+    hazard = getattr(process, "hazard", None)
+    if hazard is None:
+        return None
+    hazard.clock_due_at = getattr(process, "clock_due_at", None)
+    hazard.clock_stage = getattr(process, "clock_stage", None)
+    return hazard_clock_badge(hazard, now=now)
 
 
 class HazardProcessDetailView(flow_views.DetailProcessView):
@@ -614,6 +659,7 @@ class HazardDashboardView(flow_views.DashboardView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         user = self.request.user
+        now = timezone.now()
         open_tasks = scoped_tasks(user).filter(flow_task_type="HUMAN", status__in=OPEN_STATUSES)
         counts = {
             _node_name(row["flow_task"]): row["n"]
@@ -622,7 +668,9 @@ class HazardDashboardView(flow_views.DashboardView):
         columns = []
         for node in human_steps(self.flow_class):
             tasks = list(
-                open_tasks.filter(flow_task=node).order_by("-created", "-pk")[: self.MAX_ROWS]
+                with_task_clock(open_tasks.filter(flow_task=node)).order_by("-created", "-pk")[
+                    : self.MAX_ROWS
+                ]
             )
             columns.append(
                 {
@@ -633,6 +681,7 @@ class HazardDashboardView(flow_views.DashboardView):
                         {
                             "task": task,
                             "hazard": getattr(task.process, "hazard", None),
+                            "clock": task_clock(task, now=now),
                             "url": node.reverse("index", args=[task.process_id, task.pk]),
                         }
                         for task in tasks

@@ -86,10 +86,10 @@ class Outbox(models.Model):
     """
 
     class Status(models.TextChoices):
-        PENDING = "pending", _("pending")
+        PENDING = "pending", _("waiting to be sent")
         SENDING = "sending", _("sending")
         SENT = "sent", _("sent")
-        FAILED = "failed", _("failed")
+        FAILED = "failed", _("delivery failed")
         CANCELLED = "cancelled", _("cancelled")
 
     key = models.CharField(_("key"), max_length=255)

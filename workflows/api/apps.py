@@ -1,0 +1,11 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class ApiConfig(AppConfig):
+    name = "workflows.api"
+    label = "api"
+    verbose_name = _("API")
+    default_auto_field = "django.db.models.BigAutoField"
