@@ -97,6 +97,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "workflows.notifications.context_processors.unread_count",
             ],
         },
     },
@@ -253,6 +254,13 @@ CELERY_BEAT_SCHEDULE = {
         # A tick older than one interval is useless: never let a backlog of them pile up.
         "options": {"expires": CELERY_BEAT_HEARTBEAT_SECONDS},
     },
+    # Outbox rows are the truth: re-enqueue pending deliveries whose message was lost or whose
+    # retry time has come (a flushed broker or a killed worker loses nothing).
+    "notifications-requeue-pending": {
+        "task": "notifications.requeue_pending",
+        "schedule": 60,
+        "options": {"expires": 60},
+    },
     # Reminders and escalations: claims due deadline rows (the database decides "due").
     "deadlines-sweep": {
         "task": "deadlines.sweep_deadlines",
@@ -269,12 +277,26 @@ HEALTHZ_BEAT_MAX_AGE = env.int("HEALTHZ_BEAT_MAX_AGE", default=3 * CELERY_BEAT_H
 # Policy default for the rectification deadline when triage sets none (calendar days per grade).
 HAZARD_DEFAULT_DEADLINE_DAYS = {"general": 15, "major": 90}
 
+# Absolute links in e-mail and SMS (e.g. https://safechain.example.cn); relative paths when empty.
+NOTIFICATIONS_BASE_URL = env.str("NOTIFICATIONS_BASE_URL", default="")
+NOTIFICATIONS_SMS_LOG = Path(env.str("NOTIFICATIONS_SMS_LOG", default=str(VAR_DIR / "sms.log")))
+
 # --- REST API ---------------------------------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "workflows.api.auth.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "EXCEPTION_HANDLER": "workflows.api.errors.api_exception_handler",
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "workflows.api.negotiation.JSONFallbackNegotiation",
+    # Per token and per user (all tokens + session); counted in the default cache.
+    "DEFAULT_THROTTLE_RATES": {
+        "api_token": env.str("API_TOKEN_RATE", default="300/min"),
+        "api_user": env.str("API_USER_RATE", default="600/min"),
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "SafeChain API",
@@ -285,6 +307,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several models have a "status" choice field: give each enum its own schema name.
+    "ENUM_NAME_OVERRIDES": {
+        "PlanStatusEnum": "workflows.hazards.models.Plan.Status",
+        "ExtensionStatusEnum": "workflows.hazards.models.Extension.Status",
+        "EnterpriseStatusEnum": "accounts.models.Enterprise.Status",
+    },
 }
 
 # --- viewflow ---------------------------------------------------------------------------------

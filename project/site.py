@@ -10,6 +10,7 @@ from accounts.views import HomeView
 from workflows.hazards.flows import HazardFlow
 from workflows.hazards.viewsets import HazardFlowViewset
 from workflows.hazards.viewsets_pages import HazardPagesViewset
+from workflows.notifications.urls import NotificationCentre
 
 
 class SafeChainSite(Site):
@@ -26,5 +27,6 @@ site = SafeChainSite(
     viewsets=[
         HazardPagesViewset(),
         HazardFlowViewset(HazardFlow, title=_("Hazard tasks"), icon="assignment"),
+        NotificationCentre(),
     ]
 )

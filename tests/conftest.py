@@ -34,3 +34,10 @@ def other_user(db):
 @pytest.fixture(autouse=True)
 def _isolated_media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    """Browser tests last: a live server swaps the main thread's connection object, and with it the
+    serialized copy of the seeded catalogues that ``serialized_rollback`` tests restore from."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)

@@ -61,7 +61,8 @@ def assert_error(response: Any, status: int, type_: str | None = None) -> dict[s
     body = response.json()
     assert set(body) == {"type", "title", "detail", "errors"}, body
     assert isinstance(body["errors"], dict)
-    assert body["title"] and isinstance(body["detail"], str)
+    assert body["title"]
+    assert isinstance(body["detail"], str)
     if type_ is not None:
         assert body["type"] == type_, body
     return body

@@ -68,8 +68,10 @@ def test_an_alert_opens_and_routes_one_monitoring_hazard(world, monitor):
     assert hazard.finder_name == "危化品监测预警平台"
     assert hazard.enterprise == world.enterprise
     assert hazard.department == world.emergency
-    assert "GT-0203" in hazard.title and "可燃气体浓度超限" in hazard.title
-    assert "35.5 %LEL" in hazard.description and "25 %LEL" in hazard.description
+    assert "GT-0203" in hazard.title
+    assert "可燃气体浓度超限" in hazard.title
+    assert "35.5 %LEL" in hazard.description
+    assert "25 %LEL" in hazard.description
     assert "罐区2号可燃气体探测器报警" in hazard.description
     assert not hazard.attachments.exists()
     # Routed: the triage step waits in the lead department's queue.
@@ -292,7 +294,8 @@ def test_a_second_insert_of_the_same_key_replays_inside_the_service(world, monit
 
     second = services.alert_report(client=client, key="k", request_hash=fingerprint, alert=payload)
 
-    assert not first.replayed and second.replayed
+    assert not first.replayed
+    assert second.replayed
     assert second.body == first.body
     assert Hazard.objects.count() == 1
     with pytest.raises(services.IdempotencyKeyReused):
@@ -335,5 +338,42 @@ def test_concurrent_requests_with_the_same_key_open_exactly_one_hazard(settings,
     assert not errors, errors
     assert sorted(r.status_code for r in responses) == [201, 201]
     assert responses[0].json() == responses[1].json()
+    assert sum(r.has_header("Idempotent-Replayed") for r in responses) == 1
     assert Hazard.objects.count() == 1
     assert IdempotencyRecord.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="row locks need PostgreSQL (CI runs it)"
+)
+def test_concurrent_requests_with_the_same_key_and_different_bodies(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    world = build_world()
+    client = make_api_client(department=world.emergency, scopes=["alerts:write"])
+    calls = [
+        (client_token(client), alert(world, value=30)),
+        (client_token(client), alert(world, value=40)),
+    ]
+    barrier = threading.Barrier(len(calls))
+    responses: list = []
+    errors: list = []
+
+    def send(secret: str, body: dict) -> None:
+        try:
+            barrier.wait()
+            responses.append(post(bearer(APIClient(), secret), body, key="same"))
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=send, args=call) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert not errors, errors
+    assert sorted(r.status_code for r in responses) == [201, 422]
+    assert Hazard.objects.count() == 1

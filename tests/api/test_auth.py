@@ -73,7 +73,8 @@ def test_the_database_never_holds_the_raw_token(world):
     row = PersonalToken.objects.get()
     assert row.prefix == secret[:PREFIX_LENGTH]
     assert row.hash == token_hash(secret)
-    assert len(row.hash) == 64 and row.hash != secret
+    assert len(row.hash) == 64
+    assert row.hash != secret
     assert ApiClientToken.objects.get().hash == token_hash(client_secret)
 
 
@@ -202,7 +203,8 @@ def test_a_personal_token_is_minted_from_a_session_and_shown_once(world):
     assert created.status_code == 201
     body = created.json()
     secret = body["token"]
-    assert secret.startswith("scp_") and body["prefix"] == secret[:PREFIX_LENGTH]
+    assert secret.startswith("scp_")
+    assert body["prefix"] == secret[:PREFIX_LENGTH]
     assert body["active"] is True
     listed = api.get(reverse("api:me-tokens")).json()
     assert listed["count"] == 1
@@ -471,4 +473,5 @@ def test_the_admin_pages_render(world, client, superuser):
     assert (
         client.get(reverse("admin:api_apiclient_change", args=[api_client.pk])).status_code == 200
     )
+    assert client.get(reverse("admin:api_apiclient_add")).status_code == 200
     assert admin_site.is_registered(ApiClient)

@@ -254,3 +254,14 @@ def test_authentication_errors_are_translated_too(db):
 
     assert english["detail"] == "Authentication credentials were not provided."
     assert CJK.search(chinese["detail"])
+
+
+def test_an_empty_or_foreign_accept_header_still_gets_json(db):
+    from django.test import Client
+
+    client = Client()
+    for accept in ("", "text/csv"):
+        response = client.get("/api/v1/me", HTTP_ACCEPT=accept)
+        assert response.status_code == 401, accept
+        assert response["Content-Type"].startswith("application/json")
+        assert response.json()["type"]

@@ -558,3 +558,29 @@ def test_listing_twice_is_409_and_close_out_delists(world, api_as):
     assert closed.json()["stage"] == "closed"
     assert closed.json()["listing"]["delisted_on"] == timezone.localdate().isoformat()
     assert_error(_post(api_as(world.city_head), hazard, "close-out", {}), 409)
+
+
+def test_ids_beyond_the_database_range_are_field_errors_not_500(world, api_as):
+    hazard = rectifying(world)
+    huge = 10**40
+    response = _post(
+        api_as(world.safety_manager),
+        hazard,
+        "rectify",
+        {"work_done": "x", "existing_photos": [huge]},
+    )
+    assert any(f.startswith("existing_photos") for f in assert_error(response, 400)["errors"])
+    triage = report(world)
+    for clause in (huge, -1, "abc", True):
+        response = _post(
+            api_as(world.colleague), triage, "triage", {"grade": "major", "clause": clause}
+        )
+        assert "clause" in assert_error(response, 400)["errors"], clause
+
+
+def test_text_fields_must_be_text(world, api_as):
+    hazard = report(world)
+    response = _post(api_as(world.colleague), hazard, "withdraw", {"reason": 0})
+    assert "reason" in assert_error(response, 400)["errors"]
+    hazard.refresh_from_db()
+    assert hazard.stage == Stage.TRIAGE

@@ -24,7 +24,8 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from tests.factories import DepartmentFactory, UserFactory
+from tests.factories import UserFactory
+from tests.notifications.helpers import standalone_department
 from tests.notifications.servers import Endpoint, serve
 from workflows.notifications.models import Notification, Outbox, WebhookEndpoint
 from workflows.notifications.services import notify
@@ -124,7 +125,7 @@ def _tick_until_sent(row_id: int, timeout: float = 90.0) -> bool:
 
 def _webhook_notification(server: Endpoint, label: str) -> Outbox:
     user = UserFactory()
-    department = DepartmentFactory()
+    department = standalone_department()
     WebhookEndpoint.objects.create(department=department, url=server.url, secret=SECRET)
     key = f"fault:{label}:{uuid.uuid4().hex[:8]}:user:{user.pk}"
     notify(  # commits: the delivery message is now in the broker

@@ -10,7 +10,8 @@ from celery.contrib.testing.worker import start_worker
 from django.core import mail
 
 from project.celery import app
-from tests.factories import DepartmentFactory, UserFactory
+from tests.factories import UserFactory
+from tests.notifications.helpers import standalone_department
 from tests.notifications.servers import serve
 from workflows.notifications.models import Notification, Outbox, WebhookEndpoint
 from workflows.notifications.services import notify
@@ -60,7 +61,7 @@ def test_a_worker_delivers_an_email_written_by_notify(celery_worker):
 
 def test_a_worker_delivers_a_webhook_with_its_idempotency_key(celery_worker):
     user = UserFactory()
-    department = DepartmentFactory()
+    department = standalone_department()
     with serve([200]) as server:
         WebhookEndpoint.objects.create(department=department, url=server.url, secret="w")
         key = f"worker:webhook:user:{user.pk}"

@@ -22,7 +22,6 @@ from typing import Any, ClassVar
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.urls import register_converter
-from django.utils.translation import gettext as _
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
@@ -112,7 +111,7 @@ class LimitedJSONParser(JSONParser):
             except ValueError:
                 length = 0
             if length > limit:
-                raise RequestDataTooBig(_("The request body is too large."))
+                raise RequestDataTooBig("JSON body over DATA_UPLOAD_MAX_MEMORY_SIZE")
         return super().parse(stream, media_type, parser_context)
 
 

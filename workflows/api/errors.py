@@ -160,7 +160,7 @@ def _codes(exc: DjangoValidationError) -> set[str]:
         return {e.code for errors in exc.error_dict.values() for e in errors if e.code}
     if hasattr(exc, "error_list"):
         return {e.code for e in exc.error_list if e.code}
-    return {exc.code} if getattr(exc, "code", None) else set()
+    return {str(exc.code)} if getattr(exc, "code", None) else set()
 
 
 def _detail_from(errors: dict[str, list[str]], fallback: str) -> str:

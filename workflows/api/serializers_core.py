@@ -120,7 +120,7 @@ class PersonalTokenSerializer(serializers.ModelSerializer[PersonalToken]):
 
     class Meta:
         model = PersonalToken
-        fields = (
+        fields: tuple[str, ...] = (
             "id",
             "name",
             "prefix",
@@ -190,7 +190,15 @@ class EnterpriseSerializer(serializers.ModelSerializer[Enterprise]):
 
     class Meta:
         model = Enterprise
-        fields = ("uscc", "name", "region", "address", "status", "principal", "industries")
+        fields: tuple[str, ...] = (
+            "uscc",
+            "name",
+            "region",
+            "address",
+            "status",
+            "principal",
+            "industries",
+        )
         read_only_fields = fields
 
 

@@ -10,7 +10,7 @@ Response serializers are read-only and only describe what the views return, for 
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from django.db.models import QuerySet
@@ -37,6 +37,7 @@ from workflows.hazards.models import (
 )
 from workflows.responsibility.models import Industry, Post
 
+from .base import MAX_ID
 from .serializers_core import (
     ChainSerializer,
     EnterpriseRefSerializer,
@@ -57,6 +58,15 @@ LISTING_LEVELS = (("county", _("county")), ("city", _("city")))
 
 
 # --- fields ----------------------------------------------------------------------------------------
+
+
+class TextField(serializers.CharField):
+    """Text that must be sent as text (a JSON number or list is refused, not turned into a string)."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return str(super().to_internal_value(data))
 
 
 class StrictBooleanField(serializers.BooleanField):
@@ -104,6 +114,40 @@ class CodeField(serializers.SlugRelatedField):
                 code="does_not_exist",
             )
         return found
+
+
+class Rfc3339DateTimeField(serializers.DateTimeField):
+    """A read-only instant in local time (+08:00), or in UTC when the local offset has seconds.
+
+    Before 1901 Asia/Shanghai is local mean time (+08:05:43), which RFC 3339 cannot express; a
+    discovery date typed centuries wrong must still render as a valid ``date-time``.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("read_only", True)
+        super().__init__(**kwargs)
+
+    def to_representation(self, value: Any) -> Any:
+        if isinstance(value, datetime):
+            local = self.enforce_timezone(value)
+            offset = local.utcoffset()
+            if offset is not None and offset.seconds % 60:
+                value = value.astimezone(UTC)
+                return value.isoformat().replace("+00:00", "Z")
+        return super().to_representation(value)
+
+
+class IdField(serializers.PrimaryKeyRelatedField):
+    """A row named by its integer id; an id out of the database's range is simply unknown."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, str) and data.isascii() and data.isdigit():
+            data = int(data)  # a multipart field is text
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        if not 0 < data <= MAX_ID:
+            self.fail("does_not_exist", pk_value=data)
+        return super().to_internal_value(data)
 
 
 def _files_field(help_text: str) -> serializers.ListField:
@@ -156,7 +200,7 @@ class AttachmentSerializer(serializers.Serializer):
     size = serializers.IntegerField(read_only=True)
     sha256 = serializers.CharField(read_only=True)
     uploaded_by = PersonRefSerializer(read_only=True, allow_null=True)
-    uploaded_at = serializers.DateTimeField(read_only=True)
+    uploaded_at = Rfc3339DateTimeField()
     download_url = serializers.SerializerMethodField()
 
     def get_download_url(self, attachment: Attachment) -> str:
@@ -176,9 +220,9 @@ class PlanSerializer(serializers.Serializer):
     safety_measures = serializers.CharField(read_only=True)
     contingency = serializers.CharField(read_only=True)
     submitted_by = PersonRefSerializer(read_only=True)
-    submitted_at = serializers.DateTimeField(read_only=True)
+    submitted_at = Rfc3339DateTimeField()
     reviewed_by = PersonRefSerializer(read_only=True, allow_null=True)
-    reviewed_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    reviewed_at = Rfc3339DateTimeField(allow_null=True)
     review_comment = serializers.CharField(read_only=True)
 
 
@@ -188,10 +232,10 @@ class RectificationSerializer(serializers.Serializer):
     work_done = serializers.CharField(read_only=True)
     cost = serializers.DecimalField(read_only=True, max_digits=14, decimal_places=2)
     submitted_by = PersonRefSerializer(read_only=True)
-    submitted_at = serializers.DateTimeField(read_only=True)
+    submitted_at = Rfc3339DateTimeField()
     result = serializers.ChoiceField(read_only=True, choices=Rectification.Result.choices)
     verified_by = PersonRefSerializer(read_only=True, allow_null=True)
-    verified_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    verified_at = Rfc3339DateTimeField(allow_null=True)
     verification_comment = serializers.CharField(read_only=True)
     after_photos = serializers.SerializerMethodField(
         help_text="Ids of the after-photo attachments."
@@ -207,10 +251,10 @@ class ExtensionSerializer(serializers.Serializer):
     requested_on = serializers.DateField(read_only=True)
     previous_deadline_on = serializers.DateField(read_only=True, allow_null=True)
     requested_by = PersonRefSerializer(read_only=True)
-    requested_at = serializers.DateTimeField(read_only=True)
+    requested_at = Rfc3339DateTimeField()
     status = serializers.ChoiceField(read_only=True, choices=Extension.Status.choices)
     decided_by = PersonRefSerializer(read_only=True, allow_null=True)
-    decided_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    decided_at = Rfc3339DateTimeField(allow_null=True)
     decision_reason = serializers.CharField(read_only=True)
     granted_on = serializers.DateField(read_only=True, allow_null=True)
 
@@ -219,7 +263,7 @@ class EventSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     action = serializers.CharField(read_only=True)
     actor = PersonRefSerializer(read_only=True, allow_null=True)
-    at = serializers.DateTimeField(read_only=True)
+    at = Rfc3339DateTimeField()
     from_stage = serializers.CharField(read_only=True)
     to_stage = serializers.CharField(read_only=True)
     comment = serializers.CharField(read_only=True)
@@ -230,7 +274,7 @@ class EventSerializer(serializers.Serializer):
 class CopyNoticeSerializer(serializers.Serializer):
     department = OrgRefSerializer(read_only=True)
     reason = serializers.CharField(read_only=True)
-    sent_at = serializers.DateTimeField(read_only=True)
+    sent_at = Rfc3339DateTimeField()
 
 
 class OpenTaskSerializer(serializers.Serializer):
@@ -241,7 +285,7 @@ class OpenTaskSerializer(serializers.Serializer):
     title = serializers.CharField(read_only=True)
     status = serializers.CharField(read_only=True)
     owner = PersonRefSerializer(read_only=True, allow_null=True)
-    created = serializers.DateTimeField(read_only=True)
+    created = Rfc3339DateTimeField()
     can_execute = serializers.BooleanField(read_only=True)
     can_claim = serializers.BooleanField(read_only=True)
     actions = serializers.ListField(child=serializers.CharField(), read_only=True)
@@ -267,10 +311,10 @@ class HazardListItemSerializer(serializers.Serializer):
     industry = CodeNameSerializer(read_only=True)
     county = RegionRefSerializer(read_only=True)
     department = OrgRefSerializer(read_only=True, allow_null=True)
-    found_at = serializers.DateTimeField(read_only=True)
+    found_at = Rfc3339DateTimeField()
     deadline_on = serializers.DateField(read_only=True, allow_null=True)
     overdue = serializers.SerializerMethodField()
-    closed_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    closed_at = Rfc3339DateTimeField(allow_null=True)
 
     def get_url(self, hazard: Hazard) -> str:
         path = reverse("api:hazard-detail", kwargs={"code": hazard.code})
@@ -302,7 +346,7 @@ class HazardDetailSerializer(HazardListItemSerializer):
     verify_attempts = serializers.IntegerField(read_only=True)
     listing = serializers.SerializerMethodField()
     closed_by = PersonRefSerializer(read_only=True, allow_null=True)
-    withdrawn_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    withdrawn_at = Rfc3339DateTimeField(allow_null=True)
     withdrawn_by = PersonRefSerializer(read_only=True, allow_null=True)
     withdrawal_reason = serializers.CharField(read_only=True)
     chain = serializers.SerializerMethodField()
@@ -362,7 +406,7 @@ class TaskSerializer(serializers.Serializer):
     title = serializers.SerializerMethodField()
     status = serializers.CharField(read_only=True)
     owner = PersonRefSerializer(read_only=True, allow_null=True)
-    created = serializers.DateTimeField(read_only=True)
+    created = Rfc3339DateTimeField()
     hazard = TaskHazardSerializer(read_only=True, source="process.hazard")
     actions = serializers.SerializerMethodField()
 
@@ -385,7 +429,7 @@ class TaskPageSerializer(serializers.Serializer):
 class HazardFilterSerializer(serializers.Serializer):
     """The ledger's query parameters (the web ledger's filters, codes instead of ids)."""
 
-    q = serializers.CharField(
+    q = TextField(
         required=False,
         allow_blank=True,
         max_length=100,
@@ -412,7 +456,7 @@ class HazardFilterSerializer(serializers.Serializer):
     overdue = serializers.BooleanField(required=False, default=False)
     found_from = serializers.DateField(required=False)
     found_to = serializers.DateField(required=False)
-    cursor = serializers.CharField(required=False, allow_blank=True, max_length=1000)
+    cursor = TextField(required=False, allow_blank=True, max_length=1000)
     page_size = serializers.IntegerField(
         required=False, min_value=1, help_text="Rows per page (default 20; at most 100)."
     )
@@ -423,24 +467,22 @@ class HazardReportSerializer(serializers.Serializer):
 
     enterprise = UsccField(queryset=Enterprise.objects.none())
     source = serializers.ChoiceField(required=False, choices=Source.choices)
-    title = serializers.CharField(max_length=200)
-    description = serializers.CharField()
-    location = serializers.CharField(max_length=300)
+    title = TextField(max_length=200)
+    description = TextField()
+    location = TextField(max_length=300)
     found_at = serializers.DateTimeField(
         required=False, help_text="When the hazard was found (default: now)."
     )
     grade = serializers.ChoiceField(choices=Grade.values, default=Grade.GENERAL)
     local_grade = CodeField(required=False, allow_null=True, queryset=LocalGrade.objects.all())
-    clause = serializers.PrimaryKeyRelatedField(
-        required=False, allow_null=True, queryset=CriteriaClause.objects.all()
-    )
+    clause = IdField(required=False, allow_null=True, queryset=CriteriaClause.objects.all())
     industry = CodeField(
         required=False,
         allow_null=True,
         queryset=Industry.objects.all(),
         help_text="Default: the enterprise's primary industry.",
     )
-    post = serializers.CharField(
+    post = TextField(
         required=False,
         allow_null=True,
         max_length=40,
@@ -457,7 +499,7 @@ class HazardReportSerializer(serializers.Serializer):
         min_value=-180,
         max_value=180,
     )
-    finder_name = serializers.CharField(
+    finder_name = TextField(
         required=False,
         allow_blank=True,
         max_length=100,
@@ -496,33 +538,31 @@ class TriageSerializer(serializers.Serializer):
         allow_null=True,
         help_text="Empty: the policy default for the grade.",
     )
-    clause = serializers.PrimaryKeyRelatedField(
-        required=False, allow_null=True, queryset=CriteriaClause.objects.all()
-    )
+    clause = IdField(required=False, allow_null=True, queryset=CriteriaClause.objects.all())
     local_grade = CodeField(required=False, allow_null=True, queryset=LocalGrade.objects.all())
-    comment = serializers.CharField(required=False, allow_blank=True, default="")
+    comment = TextField(required=False, allow_blank=True, default="")
 
 
 class HandoverSerializer(serializers.Serializer):
     department = CodeField(queryset=Department.objects.select_related("kind"))
-    reason = serializers.CharField()
+    reason = TextField()
 
 
 class PlanSubmitSerializer(serializers.Serializer):
-    goal = serializers.CharField()
-    measures = serializers.CharField()
+    goal = TextField()
+    measures = TextField()
     funds = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0)
-    materials = serializers.CharField(required=False, allow_blank=True, default="")
-    responsible_org = serializers.CharField(max_length=200)
-    responsible_people = serializers.CharField(max_length=300)
+    materials = TextField(required=False, allow_blank=True, default="")
+    responsible_org = TextField(max_length=200)
+    responsible_people = TextField(max_length=300)
     deadline_on = serializers.DateField()
-    safety_measures = serializers.CharField()
-    contingency = serializers.CharField()
+    safety_measures = TextField()
+    contingency = TextField()
 
 
 class PlanReviewSerializer(serializers.Serializer):
     approve = StrictBooleanField()
-    comment = serializers.CharField(
+    comment = TextField(
         required=False,
         allow_blank=True,
         default="",
@@ -531,11 +571,11 @@ class PlanReviewSerializer(serializers.Serializer):
 
 
 class RectifySerializer(serializers.Serializer):
-    work_done = serializers.CharField()
-    interim_measures = serializers.CharField(required=False, allow_blank=True, default="")
+    work_done = TextField()
+    interim_measures = TextField(required=False, allow_blank=True, default="")
     cost = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0, default=0)
     existing_photos = serializers.ListField(
-        child=serializers.IntegerField(min_value=1),
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
         required=False,
         default=list,
         max_length=50,
@@ -569,7 +609,7 @@ class RectifyMultipartSerializer(RectifySerializer):
 
 class ExtensionRequestSerializer(serializers.Serializer):
     requested_on = serializers.DateField()
-    reason = serializers.CharField()
+    reason = TextField()
 
 
 class ExtensionDecisionSerializer(serializers.Serializer):
@@ -577,7 +617,7 @@ class ExtensionDecisionSerializer(serializers.Serializer):
     granted_on = serializers.DateField(
         required=False, allow_null=True, help_text="Empty: the deadline requested."
     )
-    reason = serializers.CharField(
+    reason = TextField(
         required=False,
         allow_blank=True,
         default="",
@@ -587,7 +627,7 @@ class ExtensionDecisionSerializer(serializers.Serializer):
 
 class VerifySerializer(serializers.Serializer):
     passed = StrictBooleanField()
-    comment = serializers.CharField(
+    comment = TextField(
         required=False,
         allow_blank=True,
         default="",
@@ -602,16 +642,16 @@ class VerifyMultipartSerializer(VerifySerializer):
 
 
 class CloseOutSerializer(serializers.Serializer):
-    comment = serializers.CharField(required=False, allow_blank=True, default="")
+    comment = TextField(required=False, allow_blank=True, default="")
 
 
 class WithdrawSerializer(serializers.Serializer):
-    reason = serializers.CharField()
+    reason = TextField()
 
 
 class ListingRequestSerializer(serializers.Serializer):
     level = serializers.ChoiceField(choices=LISTING_LEVELS)
-    comment = serializers.CharField(required=False, allow_blank=True, default="")
+    comment = TextField(required=False, allow_blank=True, default="")
 
 
 class AttachmentUploadSerializer(serializers.Serializer):

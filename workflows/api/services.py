@@ -28,6 +28,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -211,10 +212,14 @@ def api_client_tokens_revoke_all(*, client: ApiClient) -> int:
 # --- token bookkeeping (called by authentication) ----------------------------------------------
 
 
+def _rows(token: TokenBase) -> QuerySet[Any]:
+    """The table row of ``token`` (personal or client) as a queryset, for conditional updates."""
+    model = PersonalToken if isinstance(token, PersonalToken) else ApiClientToken
+    return model.objects.filter(pk=token.pk)
+
+
 def _revoke(token: Any) -> Any:
-    type(token).objects.filter(pk=token.pk, revoked_at__isnull=True).update(
-        revoked_at=timezone.now()
-    )
+    _rows(token).filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
     token.refresh_from_db(fields=["revoked_at"])
     return token
 
@@ -225,9 +230,7 @@ def token_touch(*, token: TokenBase) -> None:
     now = timezone.now()
     if token.last_used_at is not None and now - token.last_used_at < TOKEN_TOUCH_INTERVAL:
         return
-    type(token).objects.filter(pk=token.pk).exclude(
-        last_used_at__gt=now - TOKEN_TOUCH_INTERVAL
-    ).update(last_used_at=now)
+    _rows(token).exclude(last_used_at__gt=now - TOKEN_TOUCH_INTERVAL).update(last_used_at=now)
     token.last_used_at = now
 
 
@@ -235,7 +238,7 @@ def token_rehash(*, token: TokenBase, secret: str) -> None:
     """Store the hash of ``secret`` under the current ``SECRET_KEY`` (after a key rotation)."""
     current = token_hash(secret)
     if token.hash != current:
-        type(token).objects.filter(pk=token.pk).update(hash=current)
+        _rows(token).update(hash=current)
         token.hash = current
 
 

@@ -103,6 +103,8 @@ class HazardRecord:
         self.__dict__.update(rows)
 
     def __getattr__(self, name: str) -> Any:
+        if name == "_hazard":  # not set yet (copy, pickle): no recursion
+            raise AttributeError(name)
         return getattr(self._hazard, name)
 
 
@@ -700,7 +702,6 @@ class ExtensionDecisionView(HazardStepView):
         )
 
     def respond(self, request: Request, hazard: Hazard, result: Any) -> Response:
-        result.refresh_from_db()
         return Response(s.ExtensionSerializer(result, context=_context(request)).data)
 
 
