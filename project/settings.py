@@ -279,7 +279,6 @@ HAZARD_DEFAULT_DEADLINE_DAYS = {"general": 15, "major": 90}
 
 # Absolute links in e-mail and SMS (e.g. https://safechain.example.cn); relative paths when empty.
 NOTIFICATIONS_BASE_URL = env.str("NOTIFICATIONS_BASE_URL", default="")
-NOTIFICATIONS_SMS_LOG = Path(env.str("NOTIFICATIONS_SMS_LOG", default=str(VAR_DIR / "sms.log")))
 
 # --- REST API ---------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -141,3 +141,27 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     department = None
     enterprise = None
     role = Membership.Role.STAFF
+
+
+SEED_MIGRATIONS = (
+    "accounts.migrations.0003_seed_department_kinds",
+    "workflows.responsibility.migrations.0002_seed_industries",
+    "workflows.deadlines.migrations.0002_seed_calendar",
+    "workflows.deadlines.migrations.0003_seed_policies",
+)
+
+
+def ensure_seeded() -> None:
+    """Re-run the (idempotent) seed migrations: a transactional test after a live-server test may
+    find the catalogues flushed, because the live server replaced the connection that held their
+    serialized copy."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    from accounts.models import DepartmentKind
+
+    if DepartmentKind.objects.exists():
+        return
+    for module in SEED_MIGRATIONS:
+        import_module(module).seed(apps, None)

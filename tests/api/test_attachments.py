@@ -242,3 +242,26 @@ def test_the_rectify_step_takes_photos_by_multipart_too(world, api_as):
     )
     assert response.status_code == 200, response.content
     assert len(response.json()["rectifications"][0]["after_photos"]) == 2
+
+
+def test_evidence_added_outside_a_step_is_on_the_timeline(world):
+    """The rule lives in the service (the web and the API share it) and leaves an audit event."""
+    from tests.hazards.personas import photo
+    from workflows.hazards import services
+    from workflows.hazards.models import Event
+
+    hazard = services.hazard_report(
+        reporter=world.inspector,
+        enterprise=world.enterprise,
+        title="t",
+        description="d",
+        location="l",
+        source="routine",
+        before_photos=[photo()],
+    )
+    attachment = services.attachment_add(
+        hazard=hazard, user=world.inspector, kind="before_photo", upload=photo("more.jpg")
+    )
+    event = Event.objects.get(hazard=hazard, action="evidence")
+    assert event.actor == world.inspector
+    assert event.data["attachment"] == attachment.pk

@@ -22,6 +22,7 @@ from tests.factories import (
     UserFactory,
     city,
     county,
+    ensure_seeded,
     kind,
     link_industries,
     township,
@@ -77,6 +78,7 @@ def member(
 
 
 def build_world() -> World:
+    ensure_seeded()
     c = city()
     yd = county(parent=c)
     qw = county(code="141021", name="曲沃县", parent=c)

@@ -35,12 +35,10 @@ from workflows.hazards import services
 from workflows.hazards.evidence import (
     EvidenceError,
     EvidenceUploadHandler,
-    attachment_store,
     upload_error,
 )
 from workflows.hazards.forms_pages import HazardReportForm, is_inspector, reportable_enterprises
-from workflows.hazards.models import Attachment, Hazard, HazardTask, Source, Stage
-from workflows.hazards.permissions import dept_perm, enterprise_perm, queue_permissions
+from workflows.hazards.models import Hazard, HazardTask, Source
 from workflows.hazards.selectors import hazard_get, hazards_visible_to, tasks_visible_to
 from workflows.hazards.views_evidence import attachment_get
 from workflows.hazards.viewsets import TASK_RELATED, inbox_tasks, queue_tasks
@@ -63,19 +61,6 @@ DETAIL_RELATED = (
     "listed_by",
 )
 OPEN_TASK = (STATUS.NEW, STATUS.ASSIGNED, STATUS.STARTED)
-# Who may add which kind of evidence outside a step (see ``evidence_allowed``).
-ENTERPRISE_KINDS = frozenset(
-    {
-        Attachment.Kind.BEFORE_PHOTO,
-        Attachment.Kind.AFTER_PHOTO,
-        Attachment.Kind.PLAN,
-        Attachment.Kind.OTHER,
-    }
-)
-DEPARTMENT_KINDS = frozenset(
-    {Attachment.Kind.BEFORE_PHOTO, Attachment.Kind.VERIFICATION_REPORT, Attachment.Kind.OTHER}
-)
-REPORTER_KINDS = frozenset({Attachment.Kind.BEFORE_PHOTO, Attachment.Kind.OTHER})
 CODE_PATH = OpenApiParameter(
     "code",
     OpenApiTypes.STR,
@@ -205,32 +190,6 @@ def evidence_errors(field: str) -> Iterator[None]:
         yield
     except EvidenceError as exc:
         raise DjangoValidationError({field: [exc]}) from exc
-
-
-def evidence_allowed(*, user: Any, hazard: Hazard, kind: str) -> None:
-    """May ``user`` add evidence of ``kind`` to ``hazard`` outside a step? Raise if not.
-
-    The enterprise (those who rectify it) adds photos, plan documents and others; the supervising
-    department before-photos, verification reports and others; the reporter before-photos and
-    others. Only open hazards take evidence, and after-photos only while rectifying.
-    """
-    if not user.is_superuser:
-        perms = queue_permissions(user)
-        allowed: set[str] = set()
-        if enterprise_perm(hazard.enterprise_id) in perms:
-            allowed |= ENTERPRISE_KINDS
-        if hazard.department_id and dept_perm(hazard.department_id) in perms:
-            allowed |= DEPARTMENT_KINDS
-        if hazard.found_by_id == user.pk:
-            allowed |= REPORTER_KINDS
-        if kind not in allowed:
-            raise PermissionDenied(_("You may not add this kind of evidence to this hazard."))
-    if not hazard.is_open:
-        raise services.HazardStateError(
-            _("Evidence cannot be added to a closed or withdrawn hazard.")
-        )
-    if kind == Attachment.Kind.AFTER_PHOTO and hazard.stage != Stage.RECTIFY:
-        raise services.HazardStateError(_("After-photos can only be added while rectifying."))
 
 
 # --- the ledger and reporting ----------------------------------------------------------------------
@@ -380,9 +339,8 @@ class HazardAttachmentView(UploadGuardMixin, ApiView):
         parsed = s.AttachmentUploadSerializer(data=data)
         parsed.is_valid(raise_exception=True)
         kind = parsed.validated_data["kind"]
-        evidence_allowed(user=request.user, hazard=hazard, kind=kind)
         with evidence_errors("file"):
-            attachment = attachment_store(
+            attachment = services.attachment_add(
                 hazard=hazard, kind=kind, upload=parsed.validated_data["file"], user=request.user
             )
         body = s.AttachmentSerializer(attachment, context=_context(request)).data

@@ -58,6 +58,8 @@ def hazards_visible_to(*, user: Any) -> QuerySet[Hazard]:
 
 def hazard_get(*, user: Any, pk: int | None = None, code: str | None = None) -> Hazard:
     """One hazard in the user's scope, or Http404 (outsiders cannot tell it exists)."""
+    if code is not None and ("\x00" in code or len(code) > 30):
+        raise Http404  # cannot be a hazard code (and PostgreSQL refuses NUL in text)
     lookup = {"pk": pk} if pk is not None else {"code": code}
     hazard = (
         hazards_visible_to(user=user)

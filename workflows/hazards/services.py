@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -58,6 +58,8 @@ NODE_STAGE = {
 # Sources an enterprise may use for its own reports; the rest are for inspectors and systems.
 ENTERPRISE_SOURCES = {Source.SELF_CHECK}
 NO_PHOTO_SOURCES = {Source.TIP_OFF, Source.MONITORING}
+# A finding time before this is a typing error (or a hostile client), not a backlog hazard.
+EARLIEST_FOUND_AT = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 class HazardStateError(ValidationError):
@@ -252,6 +254,8 @@ def hazard_report(
     found_at = found_at or timezone.now()
     if found_at > timezone.now() + timedelta(minutes=5):
         errors.setdefault("found_at", []).append(_("The hazard cannot be found in the future."))
+    elif found_at < EARLIEST_FOUND_AT:
+        errors.setdefault("found_at", []).append(_("The hazard cannot be found before 2000."))
     if photo_required and source not in NO_PHOTO_SOURCES and not before_photos:
         errors.setdefault("before_photos", []).append(_("Add at least one photo of the hazard."))
     if local_grade is not None and local_grade.statutory_grade != grade:
@@ -920,3 +924,58 @@ def task_assign(*, task: HazardTask, assignee: Any, by: Any) -> HazardTask:
             raise ValidationError({"assignee": [_("This person does not work in the department.")]})
         activation.assign(assignee)
     return task
+
+
+# --- evidence outside a step -------------------------------------------------------------------
+
+# Who may add which kind of evidence outside a step.
+ENTERPRISE_KINDS = frozenset(
+    {
+        Attachment.Kind.BEFORE_PHOTO,
+        Attachment.Kind.AFTER_PHOTO,
+        Attachment.Kind.PLAN,
+        Attachment.Kind.OTHER,
+    }
+)
+DEPARTMENT_KINDS = frozenset(
+    {Attachment.Kind.BEFORE_PHOTO, Attachment.Kind.VERIFICATION_REPORT, Attachment.Kind.OTHER}
+)
+REPORTER_KINDS = frozenset({Attachment.Kind.BEFORE_PHOTO, Attachment.Kind.OTHER})
+
+
+@transaction.atomic
+def attachment_add(*, hazard: Hazard, user: Any, kind: str, upload: UploadedFile) -> Attachment:
+    """Add evidence to an open hazard outside a step, and record it on the timeline.
+
+    The enterprise (those who rectify it) adds photos, plan documents and others; the supervising
+    department before-photos, verification reports and others; the reporter before-photos and
+    others. After-photos only while rectifying.
+    """
+    from .evidence import attachment_store
+    from .permissions import dept_perm, enterprise_perm
+
+    if not user.is_superuser:
+        perms = queue_permissions(user)
+        allowed: set[str] = set()
+        if enterprise_perm(hazard.enterprise_id) in perms:
+            allowed |= ENTERPRISE_KINDS
+        if hazard.department_id and dept_perm(hazard.department_id) in perms:
+            allowed |= DEPARTMENT_KINDS
+        if hazard.found_by_id == user.pk:
+            allowed |= REPORTER_KINDS
+        if kind not in allowed:
+            raise PermissionDenied(_("You may not add this kind of evidence to this hazard."))
+    hazard = _hazard_locked(hazard)
+    if not hazard.is_open:
+        raise HazardStateError(_("Evidence cannot be added to a closed or withdrawn hazard."))
+    if kind == Attachment.Kind.AFTER_PHOTO and hazard.stage != Stage.RECTIFY:
+        raise HazardStateError(_("After-photos can only be added while rectifying."))
+    attachment = attachment_store(hazard=hazard, kind=kind, upload=upload, user=user)
+    _event(
+        hazard=hazard,
+        action="evidence",
+        actor=user,
+        from_stage=hazard.stage,
+        data={"attachment": attachment.pk, "kind": kind, "name": attachment.original_name},
+    )
+    return attachment

@@ -95,6 +95,7 @@ EVENT_ACTIONS = {
     "close": gettext_lazy("Closed out"),
     "list": gettext_lazy("Listed for supervision"),
     "withdraw": gettext_lazy("Withdrawn"),
+    "evidence": gettext_lazy("Evidence added"),
     # Written by the deadline sweep (hazards.deadlines.HazardDeadlineHandler.record).
     "reminder": gettext_lazy("Deadline reminder"),
     "escalation": gettext_lazy("Escalation"),
