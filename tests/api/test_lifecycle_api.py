@@ -135,6 +135,7 @@ def test_a_general_hazard_from_report_to_closure_through_the_api(world, api_as):
         ("report", "inspector"),
         ("route", None),
         ("triage", "colleague"),
+        ("evidence", "safety_a"),  # the after-photo uploaded before the step
         ("extension_request", "safety_a"),
         ("extension_approve", "colleague"),
         ("rectify", "safety_a"),
@@ -284,6 +285,7 @@ def test_a_major_hazard_with_a_returned_plan_listing_and_close_out_through_the_a
         "list",
         "extension_request",
         "extension_reject",
+        "evidence",  # the after-photo uploaded before the step
         "rectify",
         "verify_fail",
         "rectify",

@@ -196,6 +196,9 @@ def _load_people(enterprises: list[EnterpriseSpec]) -> int:
             rows[username] = {"username": username, "full_name": full_name, "mobile": mobile}
     for username, full_name, mobile in department_staff().values():
         rows[username] = {"username": username, "full_name": full_name, "mobile": mobile}
+    for username, row in rows.items():
+        # Fictional addresses: the demo's e-mail backend writes messages to files under var/mail.
+        row["email"] = f"{username}@demo.safechain.local"
     existing = {u.username: u for u in User.objects.filter(username__in=rows)}
     new = [User(**row) for name, row in rows.items() if name not in existing]
     demo_password_apply(new)

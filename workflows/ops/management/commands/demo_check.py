@@ -45,6 +45,7 @@ class Command(BaseCommand):
             self._step("healthz", lambda: self._wait_healthy(base, timeout))
             self._step("login", lambda: self._login_and_fetch(base))
             self._step("worker", lambda: self._worker_round_trip(timeout))
+            self._step("reminders", lambda: self._reminders_sent(timeout))
         finally:
             demo.send_signal(signal.SIGINT)
             try:
@@ -100,6 +101,18 @@ class Command(BaseCommand):
         if 'lang="zh-hans"' not in html or "工作台" not in html:
             raise CommandError(f"登录后的页面 {landed} 不是中文界面")
         return f"{username} → {landed}"
+
+    def _reminders_sent(self, timeout: float) -> str:
+        """The demo's overdue and near-due hazards are chased by the first sweep after start-up."""
+        from workflows.notifications.models import Notification
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            count = Notification.objects.count()
+            if count:
+                return f"{count} in-app reminder(s)/escalation(s)"
+            time.sleep(1)
+        raise CommandError(f"{timeout:.0f} 秒内没有产生任何提醒或督办通知")
 
     def _worker_round_trip(self, timeout: float) -> str:
         from workflows.ops.tasks import ping
