@@ -584,3 +584,27 @@ def test_text_fields_must_be_text(world, api_as):
     assert "reason" in assert_error(response, 400)["errors"]
     hazard.refresh_from_db()
     assert hazard.stage == Stage.TRIAGE
+
+
+def test_triage_through_the_api_can_order_a_suspension(world, api_as):
+    from tests.hazards.personas import photo
+    from workflows.hazards import services
+
+    hazard = services.hazard_report(
+        reporter=world.inspector,
+        enterprise=world.enterprise,
+        title="t",
+        description="d",
+        location="l",
+        source="routine",
+        before_photos=[photo()],
+    )
+    api = api_as(world.colleague)
+    response = api.post(
+        f"/api/v1/hazards/{hazard.code}/triage",
+        {"grade": "general", "suspended": True, "suspension_scope": "一车间停产"},
+        format="json",
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["suspended"] is True
+    assert response.json()["suspension_scope"] == "一车间停产"

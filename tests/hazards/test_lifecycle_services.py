@@ -279,3 +279,21 @@ def test_scoping(world):
     for user in (world.employee_b, world.principal_b, world.other_staff, world.outsider):
         assert not visible(user), user
     assert Hazard.objects.count() == 1
+
+
+def test_triage_may_order_a_suspension_with_its_scope(world):
+    hazard = report(world)
+    with pytest.raises(ValidationError) as excinfo:
+        services.hazard_triage(hazard=hazard, user=world.colleague, grade="general", suspended=True)
+    assert "suspension_scope" in excinfo.value.message_dict
+    services.hazard_triage(
+        hazard=hazard,
+        user=world.colleague,
+        grade="general",
+        suspended=True,
+        suspension_scope="2号储罐区停用",
+    )
+    hazard.refresh_from_db()
+    assert hazard.suspended is True
+    assert hazard.suspension_scope == "2号储罐区停用"
+    assert hazard.events.get(action="triage").data["suspended"] is True

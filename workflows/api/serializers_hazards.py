@@ -343,6 +343,8 @@ class HazardDetailSerializer(HazardListItemSerializer):
     local_grade = CodeNameSerializer(read_only=True, allow_null=True)
     clause = ClauseSerializer(read_only=True, allow_null=True)
     post = PostRefSerializer(read_only=True, allow_null=True)
+    suspended = serializers.BooleanField(read_only=True)
+    suspension_scope = serializers.CharField(read_only=True)
     verify_attempts = serializers.IntegerField(read_only=True)
     listing = serializers.SerializerMethodField()
     closed_by = PersonRefSerializer(read_only=True, allow_null=True)
@@ -541,6 +543,10 @@ class TriageSerializer(serializers.Serializer):
     clause = IdField(required=False, allow_null=True, queryset=CriteriaClause.objects.all())
     local_grade = CodeField(required=False, allow_null=True, queryset=LocalGrade.objects.all())
     comment = TextField(required=False, allow_blank=True, default="")
+    suspended = serializers.BooleanField(
+        required=False, default=False, help_text="Order suspension (责令停产停业) of a scope."
+    )
+    suspension_scope = TextField(required=False, allow_blank=True, default="", max_length=300)
 
 
 class HandoverSerializer(serializers.Serializer):

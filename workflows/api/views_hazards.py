@@ -553,6 +553,8 @@ class TriageView(HazardStepView):
             clause=data.get("clause"),
             local_grade=data.get("local_grade"),
             comment=data["comment"],
+            suspended=data.get("suspended", False),
+            suspension_scope=data.get("suspension_scope", ""),
         )
 
 

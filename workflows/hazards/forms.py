@@ -54,6 +54,8 @@ class TriageForm(forms.Form):
         help_text=_("Empty: the policy default for the grade."),
         widget=forms.DateInput(attrs={"type": "date"}),
     )
+    suspended = forms.BooleanField(label=_("Order suspension (责令停产停业)"), required=False)
+    suspension_scope = forms.CharField(label=_("Suspension scope"), max_length=300, required=False)
     department = forms.ModelChoiceField(
         label=_("Hand over to"),
         queryset=Department.objects.select_related("region"),

@@ -379,10 +379,13 @@ def hazard_triage(
     clause: CriteriaClause | None = None,
     local_grade: LocalGrade | None = None,
     comment: str = "",
+    suspended: bool = False,
+    suspension_scope: str = "",
     activation: Any = None,
 ) -> Hazard:
     """Confirm or change the grade and clause and set the rectification deadline (or the default).
 
+    The department may order suspension (责令停产停业) of a scope while the hazard is rectified.
     Cooperating departments get a copy notice. A major hazard goes to the enterprise's plan next.
     """
     errors: dict[str, list[str]] = {}
@@ -396,6 +399,10 @@ def hazard_triage(
     if local_grade is not None and local_grade.statutory_grade != grade:
         errors.setdefault("local_grade", []).append(
             _("The local grade maps to a different statutory grade.")
+        )
+    if suspended and not suspension_scope.strip():
+        errors.setdefault("suspension_scope", []).append(
+            _("Say what is suspended (the whole enterprise, a workshop, a mine face …).")
         )
     if errors:
         raise ValidationError(errors)
@@ -411,7 +418,19 @@ def hazard_triage(
         hazard.clause = clause
         hazard.local_grade = local_grade
         hazard.deadline_on = deadline_on or default_deadline(grade=grade, start=today)
-        hazard.save(update_fields=["grade", "clause", "local_grade", "deadline_on", "updated_at"])
+        hazard.suspended = suspended
+        hazard.suspension_scope = suspension_scope.strip() if suspended else ""
+        hazard.save(
+            update_fields=[
+                "grade",
+                "clause",
+                "local_grade",
+                "deadline_on",
+                "suspended",
+                "suspension_scope",
+                "updated_at",
+            ]
+        )
         act.process.data = {**act.process.data, "triage": "confirmed"}
         act.process.save(update_fields=["data"])
         for department in _cooperating(hazard):
@@ -432,6 +451,8 @@ def hazard_triage(
             "grade_changed_from": old_grade if changed_grade else None,
             "deadline_on": hazard.deadline_on.isoformat(),
             "clause": clause.pk if clause else None,
+            "suspended": suspended,
+            "suspension_scope": hazard.suspension_scope,
         },
     )
     return hazard

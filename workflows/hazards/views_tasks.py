@@ -89,6 +89,8 @@ class TriageView(HazardStepView):
                 clause=data["clause"],
                 local_grade=data["local_grade"],
                 comment=data["comment"],
+                suspended=data["suspended"],
+                suspension_scope=data["suspension_scope"],
                 activation=self._act,
             )
 
