@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, ClassVar
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import FileResponse, Http404, HttpRequest
 from django.urls import reverse
@@ -433,7 +433,7 @@ class _TaskActionView(ApiView):
     parser_classes: ClassVar[list[type]] = [LimitedJSONParser]
 
     def act(self, *, task: HazardTask, user: Any) -> None:
-        raise NotImplementedError
+        raise ImproperlyConfigured(f"{type(self).__name__} must override this hook")
 
     def post(self, request: Request, pk: int) -> Response:
         task = _task_for(user=request.user, pk=pk)
@@ -510,7 +510,7 @@ class HazardStepView(UploadGuardMixin, ApiView):
         return None
 
     def perform(self, *, hazard: Hazard, target: Any, user: Any, data: dict[str, Any]) -> Any:
-        raise NotImplementedError
+        raise ImproperlyConfigured(f"{type(self).__name__} must override this hook")
 
     def respond(self, request: Request, hazard: Hazard, result: Any) -> Response:
         return _detail_response(request, hazard)

@@ -71,7 +71,13 @@ class SubjectHandler(Protocol):
 
     def describe(self, deadline: Deadline, action: Action) -> Message: ...
 
-    def record(self, deadline: Deadline, action: Action, recipients: Sequence[Recipient]) -> None:
+    def record(
+        self,
+        deadline: Deadline,
+        action: Action,
+        recipients: Sequence[Recipient],
+        message: Message,
+    ) -> None:
         """Called once per fired action, in the sweep's transaction (e.g. an audit event)."""
         ...
 

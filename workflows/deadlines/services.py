@@ -296,7 +296,7 @@ def _fire(deadline: Deadline, action: Action, *, handler: Any, window: str) -> S
     recipients = _merge(handler.resolve(deadline, action.roles))
     record = getattr(handler, "record", None)
     if record is not None:
-        record(deadline, action, recipients)
+        record(deadline, action, recipients, message)
     for recipient in recipients:
         channels = _channels_for(action, recipient)
         if not channels:

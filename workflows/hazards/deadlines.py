@@ -262,8 +262,10 @@ class HazardDeadlineHandler:
         }
         return Message(title=title, body=body, link=_hazard_link(deadline.subject_id))
 
-    def record(self, deadline: Any, action: Any, recipients: Sequence[Recipient]) -> None:
-        hazard = Hazard.objects.filter(pk=deadline.subject_id).first()
+    def record(
+        self, deadline: Any, action: Any, recipients: Sequence[Recipient], message: Message
+    ) -> None:
+        hazard = Hazard.objects.filter(pk=deadline.subject_id).only("pk", "stage").first()
         if hazard is None:
             return
         Event.objects.create(
@@ -272,7 +274,7 @@ class HazardDeadlineHandler:
             actor=None,
             from_stage=hazard.stage,
             to_stage=hazard.stage,
-            comment=self.describe(deadline, action).title,
+            comment=message.title,
             data={
                 "deadline": deadline.pk,
                 "generation": deadline.generation,

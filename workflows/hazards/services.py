@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from viewflow.workflow.status import PROCESS, STATUS
 
 from accounts.models import Department, DepartmentKind, Enterprise, Membership
+from accounts.selectors import department_ids_of, enterprise_ids_of
 from workflows.deadlines.services import deadline_close
 from workflows.responsibility.chain import resolve_chain
 from workflows.responsibility.models import Industry, Post
@@ -126,22 +127,6 @@ def _next_code(*, city_id: int, city_code: str, year: int) -> tuple[int, str]:
     return counter.last, f"{city_code}-{year}-{counter.last:06d}"
 
 
-def _departments_of(user: Any) -> set[int]:
-    return set(
-        Membership.objects.filter(user=user, department__isnull=False).values_list(
-            "department_id", flat=True
-        )
-    )
-
-
-def _enterprises_of(user: Any) -> set[int]:
-    return set(
-        Membership.objects.filter(user=user, enterprise__isnull=False).values_list(
-            "enterprise_id", flat=True
-        )
-    )
-
-
 def default_deadline(*, grade: str, start: date) -> date:
     """The policy default rectification deadline (days per grade in settings)."""
     days = settings.HAZARD_DEFAULT_DEADLINE_DAYS[grade]
@@ -232,8 +217,8 @@ def hazard_report(
 
     errors: dict[str, list[str]] = {}
     if reporter is not None and not reporter.is_superuser:
-        own = enterprise.pk in _enterprises_of(reporter)
-        inspector = bool(_departments_of(reporter))
+        own = enterprise.pk in enterprise_ids_of(reporter)
+        inspector = bool(department_ids_of(reporter))
         if not own and not inspector:
             raise PermissionDenied(_("You may not report hazards for this enterprise."))
         if own and not inspector and source not in ENTERPRISE_SOURCES:
@@ -657,7 +642,7 @@ def extension_request(*, hazard: Hazard, user: Any, requested_on: date, reason: 
     hazard = _hazard_locked(hazard)
     if hazard.stage != Stage.RECTIFY:
         raise HazardStateError(_("An extension can only be requested while rectifying."))
-    if hazard.pk and not (user.is_superuser or hazard.enterprise_id in _enterprises_of(user)):
+    if hazard.pk and not (user.is_superuser or hazard.enterprise_id in enterprise_ids_of(user)):
         raise PermissionDenied(_("Only the enterprise can request an extension."))
     if not reason.strip():
         raise ValidationError({"reason": [_("Give the reason for the extension.")]})
@@ -700,7 +685,7 @@ def extension_decide(
     hazard = _hazard_locked(extension.hazard)
     if extension.status != Extension.Status.PENDING:
         raise HazardStateError(_("This extension request has already been decided."))
-    if not (user.is_superuser or hazard.department_id in _departments_of(user)):
+    if not (user.is_superuser or hazard.department_id in department_ids_of(user)):
         raise PermissionDenied(_("Only the supervising department decides extensions."))
     if not approve and not reason.strip():
         raise ValidationError({"reason": [_("Give the reason for the rejection.")]})
@@ -862,7 +847,7 @@ def hazard_withdraw(*, hazard: Hazard, user: Any, reason: str) -> Hazard:
 
     if not reason.strip():
         raise ValidationError({"reason": [_("Give the reason for the withdrawal.")]})
-    if not (user.is_superuser or hazard.department_id in _departments_of(user)):
+    if not (user.is_superuser or hazard.department_id in department_ids_of(user)):
         raise PermissionDenied(_("Only the supervising department can withdraw a hazard."))
     with HazardFlow.lock(hazard.process_id):
         hazard = _hazard_locked(hazard)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
 from django.db.models import Count, Q
 from django.forms import Form
 from django.http import (
@@ -519,7 +519,7 @@ class HazardActionView(View):
         return HttpResponseRedirect(reverse("hazards:detail", args=[self.hazard.pk]))
 
     def perform(self, data: dict[str, Any]) -> None:
-        raise NotImplementedError
+        raise ImproperlyConfigured(f"{type(self).__name__} must override this hook")
 
 
 def _add_errors(form: Form, exc: ValidationError, *, default_field: str | None = None) -> None:

@@ -484,7 +484,7 @@ class _HazardBulkView(flow_views.BulkAssignTasksActionView):
     return_viewname = "inbox"
 
     def base_queryset(self) -> QuerySet[HazardTask]:
-        raise NotImplementedError
+        raise ImproperlyConfigured(f"{type(self).__name__} must override this hook")
 
     def get_template_names(self) -> list[str]:
         return [self.template_name]
@@ -505,7 +505,7 @@ class _HazardBulkView(flow_views.BulkAssignTasksActionView):
         return kwargs
 
     def act(self, task: Any) -> None:
-        raise NotImplementedError
+        raise ImproperlyConfigured(f"{type(self).__name__} must override this hook")
 
     def get_success_url(self) -> str:
         return str(self.viewset.reverse(self.return_viewname))
