@@ -134,5 +134,8 @@ def handler(people: dict[str, list[Recipient]]) -> Iterator[FakeHandler]:
 @pytest.fixture
 def notify(monkeypatch: pytest.MonkeyPatch) -> NotifyRecorder:
     recorder = NotifyRecorder()
-    monkeypatch.setattr("workflows.deadlines.services._notify", recorder)
+    monkeypatch.setattr(
+        "workflows.deadlines.services._notify_many",
+        lambda requests: sum(recorder(**request) for request in requests),
+    )
     return recorder

@@ -80,7 +80,10 @@ def test_the_sweep_writes_inbox_and_outbox_rows_once(
     with django_capture_on_commit_callbacks() as callbacks:
         chase = sweep_at(local(2026, 2, 14, 0, 0))
     assert (chase.fired, chase.notifications, chase.outbox) == (1, 2, 4)
-    assert len(callbacks) == 2  # one delivery per new outbox row (the two SMS)
+    # One callback enqueues one delivery per new outbox row (the two SMS).
+    assert [sorted(callback.args[0]) for callback in callbacks] == [
+        sorted(Outbox.objects.values_list("pk", flat=True))
+    ]
     assert Notification.objects.filter(recipient=staff.assignee).count() == 1
     note = Notification.objects.get(recipient=staff.principal)
     assert note.key == f"{SUBJECT}:7:deadline:{deadline.pk}:gen:1:step:2:user:{staff.principal.pk}"

@@ -122,3 +122,88 @@ def test_no_reminder_after_the_stage_is_closed(world):
     with time_machine.travel(moment, tick=False):
         deadlines_sweep(now=moment)
     assert not Notification.objects.filter(key__contains=f":deadline:{deadline.pk}:").exists()
+
+
+def _due_hazards(world, count):
+    hazards = [report(world) for _ in range(count)]
+    rows = Deadline.objects.filter(subject_type=SUBJECT, open=True)
+    return hazards, max(row.due_at for row in rows) + timedelta(minutes=1)
+
+
+def test_the_sweep_runs_a_constant_number_of_queries_however_many_hazards_are_due(world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    counts = []
+    for count in (1, 12):
+        Deadline.objects.filter(subject_type=SUBJECT, open=True).update(
+            open=False, closed_at=timezone.now()
+        )
+        _hazards, moment = _due_hazards(world, count)
+        with time_machine.travel(moment, tick=False), CaptureQueriesContext(connection) as q:
+            result = deadlines_sweep(now=moment)
+        assert result.claimed == count
+        assert result.fired >= count
+        assert result.failed == 0
+        counts.append(len(q))
+    assert counts[0] == counts[1], counts
+
+
+def test_the_batch_names_the_same_people_as_the_handler_asked_row_by_row(world):
+    from workflows.deadlines.policy import action_times
+    from workflows.hazards.deadlines import HazardBatch, HazardDeadlineHandler
+
+    hazards, _moment = _due_hazards(world, 3)
+    services.hazard_triage(hazard=hazards[1], user=world.colleague, grade="general")
+    rows = list(Deadline.objects.filter(subject_type=SUBJECT, open=True).select_related("policy"))
+    batch = HazardBatch(rows)
+    handler = HazardDeadlineHandler()
+    roles = (
+        "assignee",
+        "enterprise_principal",
+        "enterprise_safety",
+        "department_staff",
+        "department_head",
+        "territorial",
+        "county_committee",
+        "city_committee",
+    )
+    for row in rows:
+        one = handler.resolve(row, roles)
+        assert sorted(map(repr, batch.resolve(row, roles))) == sorted(map(repr, one))
+        assert batch.still_needed(row) is handler.still_needed(row) is True
+        action = action_times(row.policy, row.due_at)[0]
+        assert batch.describe(row, action) == handler.describe(row, action)
+    assert {r.role for row in rows for r in batch.resolve(row, roles)} >= {
+        "assignee",
+        "enterprise_principal",
+        "department_head",
+        "city_committee",
+    }
+
+
+def test_a_batch_whose_writes_fail_is_swept_row_by_row_and_only_the_bad_row_waits(
+    world, monkeypatch
+):
+    from workflows.deadlines import services as deadline_services
+
+    hazards, moment = _due_hazards(world, 3)
+    bad = Deadline.objects.get(subject_type=SUBJECT, subject_id=hazards[1].pk, open=True)
+    real = deadline_services._notify_many
+
+    def refuse_bad(requests):
+        if any(f":deadline:{bad.pk}:" in r["key"] for r in requests):
+            raise deadline_services.IntegrityError("the database refused a row")
+        return real(requests)
+
+    monkeypatch.setattr(deadline_services, "_notify_many", refuse_bad)
+    with time_machine.travel(moment, tick=False):
+        result = deadlines_sweep(now=moment)
+    assert (result.claimed, result.failed) == (3, 1)
+    told = set(Notification.objects.values_list("subject_id", flat=True))
+    assert told == {hazards[0].pk, hazards[2].pk}
+    bad.refresh_from_db()
+    assert bad.next_action_at == moment + deadline_services.RETRY_AFTER
+    assert bad.step == 0
+    events = Event.objects.filter(action__in=["reminder", "escalation"])
+    assert set(events.values_list("hazard_id", flat=True)) == {hazards[0].pk, hazards[2].pk}

@@ -23,6 +23,7 @@ def enqueued(monkeypatch):
 
     sent: list[int] = []
     monkeypatch.setattr(tasks.deliver, "delay", sent.append)
+    monkeypatch.setattr(tasks.deliver_many, "delay", sent.extend)
     return sent
 
 
@@ -38,6 +39,7 @@ def run_deliveries(monkeypatch):
         tasks.deliver.apply(args=(outbox_id,))
 
     monkeypatch.setattr(tasks.deliver, "delay", run)
+    monkeypatch.setattr(tasks.deliver_many, "delay", lambda ids: [run(i) for i in ids])
     return ran
 
 

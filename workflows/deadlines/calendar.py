@@ -71,11 +71,13 @@ def uncovered_years(first: date, last: date) -> list[int]:
 
 def is_working_day(day: date) -> bool:
     """A listed exception wins (holiday: no, 调休: yes); otherwise Monday to Friday."""
-    exceptions = _exceptions(day.year)
-    if exceptions is not None:
-        kind = exceptions.get(day)
-        if kind is not None:
-            return kind == "workday"
+    return _working(day, _exceptions(day.year))
+
+
+def _working(day: date, exceptions: dict[date, str] | None) -> bool:
+    kind = exceptions.get(day) if exceptions is not None else None
+    if kind is not None:
+        return kind == "workday"
     return day.weekday() < 5
 
 
@@ -96,9 +98,12 @@ def add_working_days(day: date, n: int) -> date:
     step = timedelta(days=1 if n > 0 else -1)
     left = abs(n)
     probe = day
+    years: dict[int, dict[date, str] | None] = {}  # one cache look-up per year, not per day
     for _ in range(_MAX_SCAN_DAYS + left):
         probe += step
-        if is_working_day(probe):
+        if probe.year not in years:
+            years[probe.year] = _exceptions(probe.year)
+        if _working(probe, years[probe.year]):
             left -= 1
             if left == 0:
                 return probe

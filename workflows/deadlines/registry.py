@@ -11,6 +11,11 @@ A subject app (hazards, later inspections …) registers one ``SubjectHandler`` 
 - ``still_needed(deadline)``: False once the stage is over or the deadline's generation is stale; the
   sweep closes such a row instead of notifying, and delivery re-checks it before anything leaves.
 - ``describe(deadline, action)``: the title, body (translated) and link of the message for one action.
+- ``record(deadline, action, recipients, message)`` (optional): keep the fired action on the
+  subject's own record (an audit event), in the sweep's transaction.
+- ``bind(deadlines)`` (optional): a ``SubjectBatch`` for one claimed batch — the same questions
+  answered from data loaded once for all the rows (a handler without it is asked row by row, one
+  query or more per question). Its ``record`` may buffer; ``flush()`` writes what it buffered.
 
 This module imports nothing of the subject apps: dependencies point subject app → deadlines.
 """
@@ -80,6 +85,67 @@ class SubjectHandler(Protocol):
     ) -> None:
         """Called once per fired action, in the sweep's transaction (e.g. an audit event)."""
         ...
+
+
+class SubjectBatch(Protocol):
+    """A handler bound to one batch of claimed rows (``SubjectHandler.bind``)."""
+
+    def resolve(self, deadline: Deadline, roles: Sequence[str]) -> list[Recipient]: ...
+
+    def still_needed(self, deadline: Deadline) -> bool: ...
+
+    def describe(self, deadline: Deadline, action: Action) -> Message: ...
+
+    def record(
+        self,
+        deadline: Deadline,
+        action: Action,
+        recipients: Sequence[Recipient],
+        message: Message,
+    ) -> None: ...
+
+    def flush(self) -> None:
+        """Write what ``record`` buffered (the sweep calls it once, before the batch commits)."""
+        ...
+
+
+class _RowByRow:
+    """A handler without ``bind`` seen as a batch: each question goes to the handler itself."""
+
+    def __init__(self, handler: SubjectHandler) -> None:
+        self.handler = handler
+
+    def resolve(self, deadline: Deadline, roles: Sequence[str]) -> list[Recipient]:
+        return self.handler.resolve(deadline, roles)
+
+    def still_needed(self, deadline: Deadline) -> bool:
+        return self.handler.still_needed(deadline)
+
+    def describe(self, deadline: Deadline, action: Action) -> Message:
+        return self.handler.describe(deadline, action)
+
+    def record(
+        self,
+        deadline: Deadline,
+        action: Action,
+        recipients: Sequence[Recipient],
+        message: Message,
+    ) -> None:
+        record = getattr(self.handler, "record", None)
+        if record is not None:
+            record(deadline, action, recipients, message)
+
+    def flush(self) -> None:
+        return None
+
+
+def bind(handler: SubjectHandler, deadlines: Sequence[Deadline]) -> SubjectBatch:
+    """``handler`` bound to ``deadlines``: its own ``bind`` when it has one, else row by row."""
+    bind_batch = getattr(handler, "bind", None)
+    if bind_batch is None:
+        return _RowByRow(handler)
+    batch: SubjectBatch = bind_batch(deadlines)
+    return batch
 
 
 class UnknownSubjectType(LookupError):

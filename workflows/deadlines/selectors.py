@@ -42,16 +42,25 @@ def deadlines_due(*, batch: int, now: datetime | None = None) -> QuerySet[Deadli
     "Due" is decided by the database clock (``now()``), not by this process's clock, so a worker with
     a skewed clock neither fires early nor late; ``now`` overrides it (tests, backfills). The filter
     repeats the partial index's predicate so the planner can use ``deadlines_deadline_due``. The
-    rows carry ``db_now``, the clock the filter used. Evaluate inside a transaction.
+    rows carry ``db_now``, the clock the filter used, but not their policies (a batch shares a handful:
+    ``policies_of`` loads each once). Evaluate inside a transaction.
     """
     clock: Any = Now() if now is None else Value(now, output_field=DateTimeField())
     return (
         Deadline.objects.select_for_update(skip_locked=True, of=("self",))
         .filter(open=True, next_action_at__isnull=False, next_action_at__lte=clock)
         .annotate(db_now=clock)
-        .select_related("policy")
         .order_by("next_action_at")[:batch]
     )
+
+
+def policies_of(deadlines: list[Deadline]) -> None:
+    """Attach each row's policy, with its rungs, loading every distinct policy once (two queries
+    whatever the number of rows)."""
+    wanted = {deadline.policy_id for deadline in deadlines}
+    policies = DeadlinePolicy.objects.prefetch_related("rungs").in_bulk(wanted)
+    for deadline in deadlines:
+        deadline.policy = policies[deadline.policy_id]
 
 
 def open_deadline(*, subject_type: str, subject_id: int, stage: str) -> Deadline | None:

@@ -2,7 +2,7 @@
 
 The subject's app calls ``deadline_open``/``deadline_close``/``deadline_reschedule`` inside ITS
 transaction, so a stage and its clock change together or not at all. The sweep runs its own short
-transactions (one per batch) and writes notifications through ``notifications.services.notify`` in
+transactions (one per batch) and writes notifications through ``notifications.services.notify_many`` in
 the same transaction that advances the clock: a crash between the two is impossible, and a repeated
 sweep finds either nothing due or keys that already exist.
 """
@@ -10,13 +10,13 @@ sweep finds either nothing due or keys that already exist.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -34,8 +34,17 @@ from .policy import (
     first_pending_step,
     local_date,
 )
-from .registry import CHANNEL_INAPP, CHANNELS, Recipient, handler_for, recipient_token
-from .selectors import deadlines_due, policy_for
+from .registry import (
+    CHANNEL_INAPP,
+    CHANNELS,
+    Message,
+    Recipient,
+    SubjectBatch,
+    bind,
+    handler_for,
+    recipient_token,
+)
+from .selectors import deadlines_due, policies_of, policy_for
 
 logger = logging.getLogger(__name__)
 
@@ -233,8 +242,8 @@ class SweepResult:
     failed: int = 0
 
     def add(self, other: SweepResult) -> None:
-        for name, value in asdict(other).items():
-            setattr(self, name, getattr(self, name) + value)
+        for counter in fields(self):
+            setattr(self, counter.name, getattr(self, counter.name) + getattr(other, counter.name))
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -246,11 +255,14 @@ class TickResult:
     timers: int = 0
 
 
-def _notify(**kwargs: Any) -> int:
+def _notify_many(requests: Sequence[dict[str, Any]]) -> int:
+    """Write the batch's notifications (keyword dicts of ``notifications.services.notify``)."""
     # Imported when called: notifications is a lower layer, and its services may load after us.
-    from workflows.notifications.services import notify
+    from workflows.notifications.services import NotificationRequest, notify_many
 
-    return int(notify(**kwargs))
+    if not requests:
+        return 0
+    return int(notify_many([NotificationRequest(**request) for request in requests]))
 
 
 def _merge(recipients: Iterable[Recipient]) -> list[Recipient]:
@@ -290,87 +302,205 @@ def _channels_for(action: Action, recipient: Recipient) -> list[str]:
     return channels
 
 
-def _fire(deadline: Deadline, action: Action, *, handler: Any, window: str) -> SweepResult:
-    done = SweepResult(fired=1)
-    message = handler.describe(deadline, action)
-    recipients = _merge(handler.resolve(deadline, action.roles))
-    record = getattr(handler, "record", None)
-    if record is not None:
-        record(deadline, action, recipients, message)
+@dataclass
+class _RowPlan:
+    """What the sweep will write for one claimed row: its new clock and its notifications."""
+
+    deadline: Deadline
+    closed: bool = False
+    step: int = 0
+    next_action_at: datetime | None = None
+    notifications: list[dict[str, Any]] = field(default_factory=list)
+    result: SweepResult = field(default_factory=SweepResult)
+
+
+def _requests(
+    deadline: Deadline,
+    action: Action,
+    recipients: Sequence[Recipient],
+    message: Message,
+    *,
+    window: str,
+) -> list[dict[str, Any]]:
+    """The notify() arguments of one fired action, one per reachable recipient."""
+    requests = []
     for recipient in recipients:
         channels = _channels_for(action, recipient)
         if not channels:
-            logger.warning(
-                "deadline %s step %s: %r cannot be reached", deadline.pk, action.step, recipient
-            )
+            # A department's webhook when the action does not go out by webhook (a user always
+            # has the in-app channel): nothing to send to this recipient for this action.
+            logger.debug("deadline %s step %s: nothing for %r", deadline.pk, action.step, recipient)
             continue
         token = recipient_token(recipient)
-        key = (
-            f"{deadline.subject_type}:{deadline.subject_id}:deadline:{deadline.pk}"
-            f":gen:{deadline.generation}:step:{action.step}:user:{token}"
-        )
         digest = action.digest or recipient.digest
-        done.notifications += 1
-        done.outbox += _notify(
-            key=key,
-            user_id=recipient.user_id,
-            channels=channels,
-            title=message.title,
-            body=message.body,
-            link=message.link,
-            subject_type=deadline.subject_type,
-            subject_id=deadline.subject_id,
-            email=recipient.email,
-            mobile=recipient.mobile,
-            webhook_department_id=recipient.webhook_department_id,
-            digest_group=f"digest:{token}:{window}" if digest else "",
-            level="critical" if action.kind == RUNG else "warning",
+        requests.append(
+            {
+                "key": (
+                    f"{deadline.subject_type}:{deadline.subject_id}:deadline:{deadline.pk}"
+                    f":gen:{deadline.generation}:step:{action.step}:user:{token}"
+                ),
+                "user_id": recipient.user_id,
+                "channels": channels,
+                "title": message.title,
+                "body": message.body,
+                "link": message.link,
+                "subject_type": deadline.subject_type,
+                "subject_id": deadline.subject_id,
+                "email": recipient.email,
+                "mobile": recipient.mobile,
+                "webhook_department_id": recipient.webhook_department_id,
+                "digest_group": f"digest:{token}:{window}" if digest else "",
+                "level": "critical" if action.kind == RUNG else "warning",
+            }
         )
-    return done
+    return requests
 
 
-def _advance(deadline: Deadline, *, now: datetime, window: str) -> SweepResult:
-    """Fire what is due for one claimed row and move its clock on (see ``policy.due_actions``)."""
-    handler = handler_for(deadline.subject_type)
-    if not handler.still_needed(deadline):
-        # The subject's app should have closed it; close it now rather than tell anyone.
-        deadline.open, deadline.closed_at, deadline.next_action_at = False, now, None
-        deadline.close_reason = CLOSE_REASON_STALE
-        deadline.save(update_fields=["open", "closed_at", "next_action_at", "close_reason"])
-        logger.warning("deadline %s was no longer needed and is closed", deadline.pk)
-        return SweepResult(closed=1)
-    actions = action_times(deadline.policy, deadline.due_at)
+def _plan(
+    deadline: Deadline,
+    *,
+    view: SubjectBatch,
+    now: datetime,
+    window: str,
+    ladders: dict[tuple[int, datetime], list[Action]],
+) -> _RowPlan:
+    """Decide what is due for one claimed row (see ``policy.due_actions``) without writing to the
+    database: every question is asked before anything is recorded, so a row that fails leaves no
+    trace. A row its subject no longer needs is closed rather than told to anyone."""
+    if not view.still_needed(deadline):
+        return _RowPlan(deadline, closed=True, result=SweepResult(closed=1))
+    ladder = (deadline.policy_id, deadline.due_at)
+    if ladder not in ladders:  # day-counted stages fall due at 23:59:59: rows share due moments
+        ladders[ladder] = action_times(deadline.policy, deadline.due_at)
+    actions = ladders[ladder]
     fire, skipped, next_step = due_actions(actions, deadline.step, now)
-    done = SweepResult(skipped=len(skipped))
-    for action in fire:
-        done.add(_fire(deadline, action, handler=handler, window=window))
-    if skipped:
-        logger.info(
-            "deadline %s: reminders %s superseded and skipped",
-            deadline.pk,
-            [a.step for a in skipped],
+    plan = _RowPlan(
+        deadline,
+        step=next_step,
+        next_action_at=actions[next_step].at if next_step < len(actions) else None,
+        result=SweepResult(skipped=len(skipped), fired=len(fire)),
+    )
+    answers = [
+        (action, view.describe(deadline, action), _merge(view.resolve(deadline, action.roles)))
+        for action in fire
+    ]
+    for action, message, recipients in answers:
+        view.record(deadline, action, recipients, message)
+        plan.notifications.extend(_requests(deadline, action, recipients, message, window=window))
+    plan.result.notifications = len(plan.notifications)
+    return plan
+
+
+def _write(plans: Sequence[_RowPlan], views: Iterable[SubjectBatch], *, now: datetime) -> int:
+    """Write a batch's plans: the subjects' records, the notifications, the clocks. Returns the
+    number of new notification rows."""
+    for view in views:
+        view.flush()
+    outbox = _notify_many([request for plan in plans for request in plan.notifications])
+    stale = [plan.deadline.pk for plan in plans if plan.closed]
+    if stale:
+        Deadline.objects.filter(pk__in=stale).update(
+            open=False, closed_at=now, next_action_at=None, close_reason=CLOSE_REASON_STALE
         )
-    deadline.step = next_step
-    deadline.next_action_at = actions[next_step].at if next_step < len(actions) else None
-    deadline.save(update_fields=["step", "next_action_at"])
-    return done
+        logger.warning("deadlines %s were no longer needed and are closed", stale)
+    _move_clocks([plan for plan in plans if not plan.closed])
+    return outbox
+
+
+def _move_clocks(plans: Sequence[_RowPlan]) -> None:
+    """Set each row's ladder step and next action in one statement."""
+    if not plans:
+        return
+    if connection.vendor != "postgresql":  # the embedded demo: Django's CASE … WHEN update
+        Deadline.objects.bulk_update(
+            [
+                Deadline(pk=p.deadline.pk, step=p.step, next_action_at=p.next_action_at)
+                for p in plans
+            ],
+            ["step", "next_action_at"],
+        )
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE deadlines_deadline AS d SET step = v.step, next_action_at = v.next_action_at "
+            "FROM unnest(%s::bigint[], %s::integer[], %s::timestamptz[]) "
+            "AS v(id, step, next_action_at) WHERE d.id = v.id",
+            [
+                [p.deadline.pk for p in plans],
+                [p.step for p in plans],
+                [p.next_action_at for p in plans],
+            ],
+        )
+
+
+def _sweep_rows(rows: Sequence[Deadline], *, window: str) -> tuple[SweepResult, list[int]]:
+    """Plan and write ``rows`` (claimed, locked, all with the same ``db_now``); returns the result
+    and the ids of rows that failed (to be retried later)."""
+    result = SweepResult()
+    failed: list[int] = []
+    views: dict[str, SubjectBatch] = {}
+    ladders: dict[tuple[int, datetime], list[Action]] = {}
+    plans: list[_RowPlan] = []
+    for deadline in rows:
+        clock: datetime = deadline.db_now  # type: ignore[attr-defined]
+        try:
+            view = views.get(deadline.subject_type)
+            if view is None:
+                subject_rows = [row for row in rows if row.subject_type == deadline.subject_type]
+                view = bind(handler_for(deadline.subject_type), subject_rows)
+                views[deadline.subject_type] = view
+            plans.append(_plan(deadline, view=view, now=clock, window=window, ladders=ladders))
+        except Exception:
+            # One broken subject must not stall the others: retry it later, say so loudly.
+            logger.exception("deadline %s could not be swept; retrying later", deadline.pk)
+            failed.append(deadline.pk)
+    superseded = [plan.deadline.pk for plan in plans if plan.result.skipped]
+    if superseded:
+        logger.info(
+            "%s deadline(s) fired only their latest due reminder; earlier ones were superseded "
+            "and skipped (first: %s)",
+            len(superseded),
+            superseded[:20],
+        )
+    if plans:
+        result.outbox = _write(plans, views.values(), now=plans[0].deadline.db_now)  # type: ignore[attr-defined]
+    for plan in plans:
+        result.add(plan.result)
+    return result, failed
 
 
 @transaction.atomic
 def _sweep_batch(*, batch: int, now: datetime | None, window: str, result: SweepResult) -> str:
-    rows = list(deadlines_due(batch=batch, now=now).prefetch_related("policy__rungs"))
+    """Claim one batch and sweep it with a constant number of queries per subject type. When the
+    batch's writes fail, they are rolled back and the rows are swept one by one, each in its own
+    savepoint, so a row the database refuses is retried later and the others go through."""
+    rows = list(deadlines_due(batch=batch, now=now))
     result.claimed += len(rows)
-    for deadline in rows:
-        clock: datetime = deadline.db_now  # type: ignore[attr-defined]
-        window = window or clock.astimezone(DEADLINE_TZ).strftime("%Y%m%d%H%M")
-        try:
-            with transaction.atomic():
-                result.add(_advance(deadline, now=clock, window=window))
-        except Exception:
-            # One broken subject must not stall the others: retry it later, say so loudly.
-            logger.exception("deadline %s could not be swept; retrying later", deadline.pk)
-            result.failed += 1
-            Deadline.objects.filter(pk=deadline.pk).update(next_action_at=clock + RETRY_AFTER)
+    if not rows:
+        return window
+    policies_of(rows)
+    clock: datetime = rows[0].db_now  # type: ignore[attr-defined]
+    window = window or clock.astimezone(DEADLINE_TZ).strftime("%Y%m%d%H%M")
+    try:
+        with transaction.atomic():
+            done, failed = _sweep_rows(rows, window=window)
+    except Exception:
+        logger.exception("a sweep batch of %s rows failed; sweeping its rows one by one", len(rows))
+        done, failed = SweepResult(), []
+        for deadline in rows:
+            try:
+                with transaction.atomic():
+                    one, broken = _sweep_rows([deadline], window=window)
+            except Exception:
+                logger.exception("deadline %s could not be swept; retrying later", deadline.pk)
+                failed.append(deadline.pk)
+                continue
+            done.add(one)
+            failed.extend(broken)
+    result.add(done)
+    if failed:
+        result.failed += len(failed)
+        Deadline.objects.filter(pk__in=failed).update(next_action_at=clock + RETRY_AFTER)
     return window
 
 

@@ -31,6 +31,8 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from project.sql import insert_rows
+
 from . import hooks
 from .backends import (
     OutgoingMessage,
@@ -86,95 +88,109 @@ def absolute_link(link: str) -> str:
 # --- Writing -------------------------------------------------------------------------------------
 
 
-@transaction.atomic
-def notify(
-    *,
-    key: str,
-    user_id: int | None,
-    channels: Sequence[str],
-    title: str,
-    body: str,
-    link: str = "",
-    subject_type: str = "",
-    subject_id: int | None = None,
-    email: str = "",
-    mobile: str = "",
-    webhook_department_id: int | None = None,
-    digest_group: str = "",
-    level: str = Level.INFO,
-) -> int:
+@dataclass(frozen=True)
+class NotificationRequest:
+    """One notification to write (see ``notify``): a key, who, where, and what it says."""
+
+    key: str
+    user_id: int | None
+    channels: Sequence[str]
+    title: str
+    body: str
+    link: str = ""
+    subject_type: str = ""
+    subject_id: int | None = None
+    email: str = ""
+    mobile: str = ""
+    webhook_department_id: int | None = None
+    digest_group: str = ""
+    level: str = Level.INFO
+
+
+def notify(**kwargs: Any) -> int:
     """Write one notification: the in-app row (whenever ``user_id`` is given — in-app is always on)
     and one outbox row per external channel in ``channels``; returns how many rows were new.
+    The arguments are the fields of ``NotificationRequest``; see ``notify_many`` for the rules."""
+    return notify_many([NotificationRequest(**kwargs)])
 
-    Idempotent per key: rows already present are left alone and not counted, and a concurrent insert
-    of the same key is absorbed by ``ON CONFLICT DO NOTHING`` (it may then be counted by both callers,
-    and both enqueue a delivery message — the claim makes the second one a no-op). Delivery is enqueued
-    only after the caller's transaction commits. Addresses are not checked here: an e-mail/SMS row
-    without an address falls back to the user's at delivery and fails visibly if there is none.
-    Raises ValueError for programming errors (empty key, unknown channel or level, over-long link).
+
+@transaction.atomic
+def notify_many(requests: Sequence[NotificationRequest]) -> int:
+    """Write many notifications in a constant number of queries; returns how many rows were new.
+
+    Idempotent per key: rows already present (or named twice in ``requests``: the first wins) are
+    left alone and not counted, and a concurrent insert of the same key is absorbed by ``ON CONFLICT
+    DO NOTHING``: on PostgreSQL only the rows this call inserted are counted and enqueued. Delivery is enqueued only after the caller's transaction
+    commits. Addresses are not checked here: an e-mail/SMS row without an address falls back to the
+    user's at delivery and fails visibly if there is none. Raises ValueError for programming errors
+    (empty key, unknown channel or level, over-long link) before anything is written.
     """
-    wanted = list(dict.fromkeys(channels))
-    external = [channel for channel in wanted if channel != Channel.INAPP]
-    _check_arguments(key=key, external=external, level=level, link=link)
-    title = title if len(title) <= 255 else title[:254] + "…"
     now = timezone.now()
-    new = 0
-
-    if user_id is not None and not Notification.objects.filter(key=key).exists():
-        Notification.objects.bulk_create(
-            [
-                Notification(
-                    recipient_id=user_id,
-                    key=key,
-                    title=title,
-                    body=body,
-                    link=link,
-                    subject_type=subject_type,
-                    subject_id=subject_id,
-                    level=level,
-                    created_at=now,
-                )
-            ],
-            ignore_conflicts=True,
-        )
-        new += 1
-
-    existing = set(
-        Outbox.objects.filter(key=key, channel__in=external).values_list("channel", flat=True)
-    )
-    missing = [channel for channel in external if channel not in existing]
-    if not missing:
-        return new
-    Outbox.objects.bulk_create(
+    inapp: dict[str, NotificationRequest] = {}
+    outgoing: dict[tuple[str, str], NotificationRequest] = {}
+    for request in requests:
+        external = [c for c in dict.fromkeys(request.channels) if c != Channel.INAPP]
+        _check_arguments(key=request.key, external=external, level=request.level, link=request.link)
+        if request.user_id is not None:
+            inapp.setdefault(request.key, request)
+        for channel in external:
+            outgoing.setdefault((request.key, channel), request)
+    new = insert_rows(
+        Notification,
         [
-            Outbox(
-                key=key,
-                channel=channel,
-                recipient_id=user_id,
-                email=email if channel == Channel.EMAIL else "",
-                mobile=mobile if channel == Channel.SMS else "",
-                webhook_department_id=(
-                    webhook_department_id if channel == Channel.WEBHOOK else None
-                ),
-                title=title,
-                body=body,
-                link=link,
-                subject_type=subject_type,
-                subject_id=subject_id,
-                digest_group=digest_group if channel in DIGEST_CHANNELS else "",
-                next_attempt_at=now,
-                created_at=now,
-            )
-            for channel in missing
+            {
+                "recipient_id": request.user_id,
+                "key": key,
+                "title": _clip_title(request.title),
+                "body": request.body,
+                "link": request.link,
+                "subject_type": request.subject_type,
+                "subject_id": request.subject_id,
+                "level": request.level,
+                "created_at": now,
+            }
+            for key, request in inapp.items()
         ],
-        ignore_conflicts=True,
+        skip_conflicts=True,
     )
-    outbox_ids = Outbox.objects.filter(
-        key=key, channel__in=missing, status=Outbox.Status.PENDING
-    ).values_list("id", flat=True)
-    for outbox_id in outbox_ids:
-        transaction.on_commit(partial(enqueue_delivery, outbox_id), robust=True)
-    return new + len(missing)
+    pending = [
+        row_id
+        for (row_id,) in insert_rows(
+            Outbox,
+            [
+                {
+                    "key": key,
+                    "channel": channel,
+                    "recipient_id": request.user_id,
+                    "email": request.email if channel == Channel.EMAIL else "",
+                    "mobile": request.mobile if channel == Channel.SMS else "",
+                    "webhook_department_id": (
+                        request.webhook_department_id if channel == Channel.WEBHOOK else None
+                    ),
+                    "title": _clip_title(request.title),
+                    "body": request.body,
+                    "link": request.link,
+                    "subject_type": request.subject_type,
+                    "subject_id": request.subject_id,
+                    "digest_group": request.digest_group if channel in DIGEST_CHANNELS else "",
+                    "status": Outbox.Status.PENDING,
+                    "attempts": 0,
+                    "last_error": "",
+                    "next_attempt_at": now,
+                    "created_at": now,
+                }
+                for (key, channel), request in outgoing.items()
+            ],
+            skip_conflicts=True,
+        )
+    ]
+    if pending:
+        transaction.on_commit(partial(enqueue_deliveries, pending), robust=True)
+    return len(new) + len(pending)
+
+
+def _clip_title(title: str) -> str:
+    return title if len(title) <= 255 else title[:254] + "…"
 
 
 def _check_arguments(*, key: str, external: Sequence[str], level: str, link: str) -> None:
@@ -189,17 +205,29 @@ def _check_arguments(*, key: str, external: Sequence[str], level: str, link: str
         raise ValueError("a notification link must have at most 1000 characters")
 
 
-def enqueue_delivery(outbox_id: int) -> None:
-    """Send the delivery message for one row. A broker outage is logged, not raised: the row is
-    pending and the requeue tick will send it."""
-    from .tasks import deliver  # tasks import this module
+def delivery_chunk() -> int:
+    """NOTIFICATIONS_DELIVERY_CHUNK (default 50): outbox rows per delivery message."""
+    return max(1, int(getattr(settings, "NOTIFICATIONS_DELIVERY_CHUNK", 50)))
 
-    try:
-        deliver.delay(outbox_id)
-    except Exception:
-        logger.exception(
-            "could not enqueue delivery of outbox row %s; the requeue tick will", outbox_id
-        )
+
+def enqueue_deliveries(outbox_ids: Sequence[int]) -> None:
+    """Send the delivery messages of ``outbox_ids``, one per chunk of ``delivery_chunk()`` rows.
+    At the first broker error the rest are left to the requeue tick (they are pending rows): one
+    outage costs one timeout, not one per row."""
+    from .tasks import deliver_many  # tasks import this module
+
+    ids = list(outbox_ids)
+    size = delivery_chunk()
+    for start in range(0, len(ids), size):
+        try:
+            deliver_many.delay(ids[start : start + size])
+        except Exception:
+            logger.exception(
+                "could not enqueue delivery of %d outbox rows (first %s); the requeue tick will",
+                len(ids) - start,
+                ids[start],
+            )
+            return
 
 
 # --- Delivery ------------------------------------------------------------------------------------
@@ -497,8 +525,7 @@ def outbox_requeue(*, limit: int | None = None) -> list[int]:
             last_error=_("The worker was lost during delivery; the lease ran out."),
         )
     Outbox.objects.filter(pk__in=ids).update(claimed_until=now + requeue_lease())
-    for row_id in ids:
-        transaction.on_commit(partial(enqueue_delivery, row_id), robust=True)
+    transaction.on_commit(partial(enqueue_deliveries, ids), robust=True)
     if ids:
         logger.info("requeued %s outbox row(s), %s of them from lost workers", len(ids), len(lost))
     return ids
@@ -519,8 +546,7 @@ def outbox_retry(*, outbox_ids: Sequence[int]) -> int:
     Outbox.objects.filter(pk__in=ids).update(
         status=Outbox.Status.PENDING, attempts=0, next_attempt_at=now, claimed_until=None
     )
-    for row_id in ids:
-        transaction.on_commit(partial(enqueue_delivery, row_id), robust=True)
+    transaction.on_commit(partial(enqueue_deliveries, ids), robust=True)
     return len(ids)
 
 
