@@ -8,6 +8,10 @@ Rules that are not obvious:
 - **Rights need an active, authenticated user**: an inactive or anonymous user has no department
   roles, and an inactive superuser is no superuser. The plain id lists (``department_ids_of``,
   ``enterprise_ids_of``) are membership facts, not rights, and ignore that flag.
+- **One read per request**: ``memberships_of`` reads a user's memberships in one query and keeps
+  them on the user object (``request.user`` lives for one request); every rule here and in the
+  workflows' scoping derives from it. Code that changes a user's memberships and then asks about
+  the same user object calls ``forget_memberships``.
 """
 
 from __future__ import annotations
@@ -15,9 +19,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import connection
 from django.db.models import QuerySet
 
-from .models import Department, DepartmentKind, Membership
+from .models import Department, DepartmentKind, Membership, Region
 
 
 def is_active_user(user: Any) -> bool:
@@ -43,15 +48,58 @@ NO_DEPARTMENT_ROLES = DepartmentRoles(
 )
 
 
+@dataclass(frozen=True)
+class MembershipRow:
+    """One membership as the rules need it."""
+
+    role: str
+    department_id: int | None
+    enterprise_id: int | None
+    department_kind: str | None
+    department_region_id: int | None
+
+
+MEMBERSHIPS_CACHE = "_memberships_cache"
+
+
+def memberships_of(user: Any) -> tuple[MembershipRow, ...]:
+    """Every membership of ``user`` (one query, then cached on the user object); none for an
+    anonymous user."""
+    if not getattr(user, "is_authenticated", False) or getattr(user, "pk", None) is None:
+        return ()
+    cached: tuple[MembershipRow, ...] | None = getattr(user, MEMBERSHIPS_CACHE, None)
+    if cached is None:
+        cached = tuple(
+            MembershipRow(*row)
+            for row in Membership.objects.filter(user_id=user.pk)
+            .order_by("pk")
+            .values_list(
+                "role",
+                "department_id",
+                "enterprise_id",
+                "department__kind__code",
+                "department__region_id",
+            )
+        )
+        setattr(user, MEMBERSHIPS_CACHE, cached)
+    return cached
+
+
+def forget_memberships(user: Any) -> None:
+    """Drop what ``memberships_of`` cached on ``user`` (after changing its memberships)."""
+    if hasattr(user, MEMBERSHIPS_CACHE):
+        delattr(user, MEMBERSHIPS_CACHE)
+
+
 def department_roles_of(user: Any) -> DepartmentRoles:
-    """The department roles of an active ``user`` in a single query (none for anyone else)."""
+    """The department roles of an active ``user`` (none for anyone else)."""
     if not is_active_user(user):
         return NO_DEPARTMENT_ROLES
-    rows = list(
-        Membership.objects.filter(user=user, department__isnull=False).values_list(
-            "department_id", "role", "department__kind__code"
-        )
-    )
+    rows = [
+        (m.department_id, m.role, m.department_kind)
+        for m in memberships_of(user)
+        if m.department_id is not None
+    ]
     return DepartmentRoles(
         committee_office=any(
             role == Membership.Role.COMMITTEE and kind == DepartmentKind.COMMITTEE_OFFICE
@@ -80,17 +128,26 @@ def departments_headed_by(user: Any) -> QuerySet[Department]:
 
 def department_ids_of(user: Any) -> set[int]:
     """Ids of the departments ``user`` belongs to, in any role (active or not)."""
-    return set(
-        Membership.objects.filter(user=user, department__isnull=False).values_list(
-            "department_id", flat=True
-        )
-    )
+    return {m.department_id for m in memberships_of(user) if m.department_id is not None}
 
 
 def enterprise_ids_of(user: Any) -> set[int]:
     """Ids of the enterprises ``user`` belongs to, in any role (active or not)."""
-    return set(
-        Membership.objects.filter(user=user, enterprise__isnull=False).values_list(
-            "enterprise_id", flat=True
-        )
+    return {m.enterprise_id for m in memberships_of(user) if m.enterprise_id is not None}
+
+
+def regions_below(region_ids: set[int]) -> set[int]:
+    """The given regions and every region under them (city → counties → townships), in one
+    recursive query."""
+    if not region_ids:
+        return set()
+    table = connection.ops.quote_name(Region._meta.db_table)
+    marks = ", ".join(["%s"] * len(region_ids))
+    # The table name comes from the model and is quoted; the ids are parameters.
+    sql = (
+        f"WITH RECURSIVE below(id) AS (SELECT id FROM {table} WHERE id IN ({marks}) "  # noqa: S608
+        f"UNION SELECT r.id FROM {table} r JOIN below b ON r.parent_id = b.id) SELECT id FROM below"
     )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, sorted(region_ids))
+        return {row[0] for row in cursor.fetchall()}

@@ -73,6 +73,7 @@ MIDDLEWARE = [
     # Private by default: every view needs a login unless marked login_not_required.
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "accounts.middleware.AbsoluteSessionTimeoutMiddleware",
+    "accounts.middleware.SlidingSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # A lost race (process lock, stale step) becomes a friendly 409, never a 500.
     "workflows.hazards.middleware.FlowLockMiddleware",
@@ -125,9 +126,11 @@ AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     # Axes first: it refuses locked-out (username, IP) pairs before any password is checked.
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
-    # Answers viewflow's queue permissions from memberships (never authenticates anyone).
+    # Answers viewflow's queue permissions from memberships (never authenticates anyone). Before
+    # ModelBackend: has_perm stops at the first yes, so a queue check never reads the permission
+    # tables (ModelBackend still answers everything else, e.g. the admin's model permissions).
     "workflows.hazards.permissions.QueueBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
@@ -163,7 +166,10 @@ TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 # --- Sessions: 30 minutes idle, 12 hours absolute ---------------------------------------------
 SESSION_COOKIE_AGE = env.int("SESSION_IDLE_SECONDS", default=30 * 60)
-SESSION_SAVE_EVERY_REQUEST = True  # sliding idle timeout: every request pushes expiry forward
+# Sliding idle timeout: accounts.middleware.SlidingSessionMiddleware re-saves a logged-in session
+# (pushing its expiry forward) when its last save is a minute old or more, not on every request.
+SESSION_SAVE_EVERY_REQUEST = False
+SESSION_TOUCH_SECONDS = 60
 SESSION_ABSOLUTE_SECONDS = env.int("SESSION_ABSOLUTE_SECONDS", default=12 * 60 * 60)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

@@ -128,3 +128,39 @@ def test_reading_the_report_permission_costs_one_query(departments, django_asser
         assert not permissions.can_view_admin_reports(not_staff)
     with django_assert_num_queries(0):
         assert permissions.can_view_admin_reports(superuser)
+
+
+def test_memberships_are_read_once_per_user_object_and_forgotten_on_request(
+    departments, django_assert_num_queries
+):
+    user = member(departments["emergency"], "staff")
+    fresh = type(user).objects.get(pk=user.pk)
+    with django_assert_num_queries(1):
+        assert selectors.department_ids_of(fresh) == {departments["emergency"].pk}
+        assert selectors.enterprise_ids_of(fresh) == set()
+        assert selectors.department_roles_of(fresh).department_member
+    MembershipFactory(user=fresh, department=departments["housing"], role="head")
+    assert selectors.department_ids_of(fresh) == {departments["emergency"].pk}  # cached
+    selectors.forget_memberships(fresh)
+    assert selectors.department_ids_of(fresh) == {
+        departments["emergency"].pk,
+        departments["housing"].pk,
+    }
+    assert selectors.department_roles_of(fresh).headed_department_ids == {departments["housing"].pk}
+    assert selectors.memberships_of(AnonymousUser()) == ()
+
+
+def test_regions_below_walks_the_whole_tree_in_one_query(django_assert_num_queries):
+    from tests.factories import township
+
+    c = city()
+    yd = county(parent=c)
+    other = county(code="141021", name="曲沃县", parent=c)
+    town = township(parent=yd)
+    with django_assert_num_queries(1):
+        below_city = selectors.regions_below({c.pk})
+    assert below_city >= {c.pk, yd.pk, other.pk, town.pk}
+    assert selectors.regions_below({yd.pk}) == {yd.pk, town.pk}
+    assert selectors.regions_below({other.pk, town.pk}) == {other.pk, town.pk}
+    with django_assert_num_queries(0):
+        assert selectors.regions_below(set()) == set()

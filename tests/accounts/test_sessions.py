@@ -71,5 +71,32 @@ def test_an_active_session_ends_after_twelve_hours(client, user, password):
 
 def test_the_idle_timeout_is_thirty_minutes_and_absolute_twelve_hours(settings):
     assert settings.SESSION_COOKIE_AGE == 30 * 60
-    assert settings.SESSION_SAVE_EVERY_REQUEST is True
+    assert settings.SESSION_TOUCH_SECONDS == 60
     assert settings.SESSION_ABSOLUTE_SECONDS == 12 * 60 * 60
+
+
+def test_the_session_is_written_at_most_once_a_minute_and_never_outlives_the_idle_window(
+    client, user, password
+):
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        login(client, user, password)
+    key = client.session.session_key
+
+    def expiry():
+        return Session.objects.get(session_key=key).expire_date
+
+    with time_machine.travel(start + timedelta(seconds=10), tick=False):
+        assert is_logged_in(client)
+    first = expiry()
+    with time_machine.travel(start + timedelta(seconds=50), tick=False):
+        assert is_logged_in(client)
+    assert expiry() == first  # no write within the minute
+    with time_machine.travel(start + timedelta(seconds=70), tick=False):
+        assert is_logged_in(client)
+    assert expiry() == start + timedelta(seconds=70, minutes=30)  # written: slid forward
+    # Idle from second 70 on: alive at 29 min 59 s after it, gone at 30 min.
+    with time_machine.travel(start + timedelta(seconds=70 + 30 * 60 - 1), tick=False):
+        assert is_logged_in(client)
+    with time_machine.travel(start + timedelta(seconds=70 + 30 * 60 - 1 + 30 * 60), tick=False):
+        assert not is_logged_in(client)

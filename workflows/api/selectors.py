@@ -16,8 +16,8 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from accounts.models import Enterprise, Membership, Region
-from accounts.selectors import is_active_user
+from accounts.models import Enterprise
+from accounts.selectors import is_active_user, memberships_of, regions_below
 from accounts.uscc import normalize_uscc
 from workflows.responsibility.models import Post
 
@@ -34,29 +34,15 @@ from .models import (
 USCC_SHAPE = re.compile(r"^[0-9A-Z]{18}\Z")
 
 
-def regions_below(region_ids: set[int]) -> set[int]:
-    """The given regions and every region under them (city → counties → townships)."""
-    found = set(region_ids)
-    frontier = set(region_ids)
-    while frontier:
-        frontier = (
-            set(Region.objects.filter(parent_id__in=frontier).values_list("pk", flat=True)) - found
-        )
-        found |= frontier
-    return found
-
-
 def enterprises_visible_to(*, user: Any) -> QuerySet[Enterprise]:
     """Every enterprise ``user`` may see (see the module docstring for the rule)."""
     if not is_active_user(user):
         return Enterprise.objects.none()
     if user.is_superuser:
         return Enterprise.objects.all()
-    rows = list(
-        Membership.objects.filter(user=user).values_list("department__region_id", "enterprise_id")
-    )
-    regions = regions_below({region for region, _ent in rows if region})
-    own = {ent for _region, ent in rows if ent}
+    rows = memberships_of(user)
+    regions = regions_below({m.department_region_id for m in rows if m.department_region_id})
+    own = {m.enterprise_id for m in rows if m.enterprise_id}
     own |= set(Post.objects.filter(holder=user).values_list("enterprise_id", flat=True))
     if not regions and not own:
         return Enterprise.objects.none()

@@ -21,6 +21,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.models import Enterprise, Membership, Region
+from accounts.selectors import regions_below
 from workflows.responsibility.chain import ChainError, resolve_chain
 from workflows.responsibility.models import EnterpriseIndustry, Industry, Post
 
@@ -189,7 +190,7 @@ class EnterpriseFilter(django_filters.FilterSet):
     ) -> QuerySet[Enterprise]:
         if value is None:
             return queryset
-        return queryset.filter(region_id__in=selectors.regions_below({value.pk}))
+        return queryset.filter(region_id__in=regions_below({value.pk}))
 
     def filter_industry(
         self, queryset: QuerySet[Enterprise], name: str, value: Industry | None

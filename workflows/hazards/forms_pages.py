@@ -11,16 +11,20 @@ from typing import Any
 
 from django import forms
 from django.db.models import Q, QuerySet
+from django.forms.utils import flatatt
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Department, Enterprise, Membership, Region
+from accounts.models import Department, Enterprise, Region
+from accounts.selectors import department_ids_of, memberships_of, regions_below
 from accounts.uscc import normalize_uscc
 from workflows.responsibility.models import Industry, Post
 
 from .forms import MultipleFileField, MultipleFileInput
 from .models import CriteriaClause, Grade, Hazard, LocalGrade, Source, Stage
-from .permissions import _regions_below
+from .permissions import committee_regions_of
 from .selectors import overdue_q
 
 # Sources an inspector, department or committee office may pick; self-check is the enterprise's.
@@ -40,24 +44,44 @@ def reportable_enterprises(*, user: Any) -> QuerySet[Enterprise]:
         return Enterprise.objects.none()
     if user.is_superuser:
         return Enterprise.objects.all()
-    rows = list(
-        Membership.objects.filter(user=user).values_list("department__region_id", "enterprise_id")
-    )
-    own = {e for _r, e in rows if e}
-    regions = _regions_below({r for r, _e in rows if r}) if any(r for r, _e in rows) else set()
+    rows = memberships_of(user)
+    own = {m.enterprise_id for m in rows if m.enterprise_id}
+    regions = regions_below({m.department_region_id for m in rows if m.department_region_id})
     return Enterprise.objects.filter(Q(pk__in=own) | Q(region_id__in=regions)).distinct()
 
 
 def is_inspector(user: Any) -> bool:
     """Department members (and superusers) report from inspections; others only self-check."""
-    return (
-        bool(user.is_superuser)
-        or Membership.objects.filter(user=user, department__isnull=False).exists()
-    )
+    return bool(user.is_superuser) or bool(department_ids_of(user))
+
+
+class FastSelect(forms.Select):
+    """A ``<select>`` whose options are written in Python. Django renders every ``<option>``
+    through a template (≈ 0.15 ms each): a ledger filter of 400 departments cost 60 ms a page."""
+
+    def render(
+        self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None
+    ) -> SafeString:
+        widget = self.get_context(name, value, attrs)["widget"]
+        options = format_html_join(
+            "",
+            '<option value="{}"{}>{}</option>',
+            (
+                (option["value"], flatatt(option["attrs"]), option["label"])
+                for _group, choices, _index in widget["optgroups"]
+                for option in choices
+            ),
+        )
+        return format_html(
+            '<select name="{}"{}>{}</select>', widget["name"], flatatt(widget["attrs"]), options
+        )
 
 
 class HazardFilterForm(forms.Form):
-    """The ledger filters (GET). Invalid values are reported and ignored, never a server error."""
+    """The ledger filters (GET). Invalid values are reported and ignored, never a server error.
+
+    Given a ``user``, the department filter offers the departments of the user's scope (their
+    own, and those of the regions their committee office covers; all for a superuser)."""
 
     q = forms.CharField(
         label=_("Search"),
@@ -66,35 +90,56 @@ class HazardFilterForm(forms.Form):
         widget=forms.TextInput(attrs={"placeholder": _("Code, enterprise or title")}),
     )
     stage = forms.ChoiceField(
-        label=_("Stage"), required=False, choices=[("", _("Any stage")), *Stage.choices]
+        label=_("Stage"),
+        required=False,
+        choices=[("", _("Any stage")), *Stage.choices],
+        widget=FastSelect,
     )
     grade = forms.ChoiceField(
-        label=_("Grade"), required=False, choices=[("", _("Any grade")), *Grade.choices]
+        label=_("Grade"),
+        required=False,
+        choices=[("", _("Any grade")), *Grade.choices],
+        widget=FastSelect,
     )
     source = forms.ChoiceField(
-        label=_("Source"), required=False, choices=[("", _("Any source")), *Source.choices]
+        label=_("Source"),
+        required=False,
+        choices=[("", _("Any source")), *Source.choices],
+        widget=FastSelect,
     )
     industry = forms.ModelChoiceField(
         label=_("Industry"),
         required=False,
         queryset=Industry.objects.order_by("sort_order", "code"),
         empty_label=_("Any industry"),
+        widget=FastSelect,
     )
     county = forms.ModelChoiceField(
         label=_("County / district"),
         required=False,
         queryset=Region.objects.filter(level=Region.Level.COUNTY).order_by("code"),
         empty_label=_("Any county"),
+        widget=FastSelect,
     )
     department = forms.ModelChoiceField(
         label=_("Supervising department"),
         required=False,
         queryset=Department.objects.order_by("region__code", "kind__sort_order", "code"),
         empty_label=_("Any department"),
+        widget=FastSelect,
     )
     overdue = forms.BooleanField(label=_("Overdue only"), required=False)
     found_from = forms.DateField(label=_("Found from"), required=False, widget=DATE_INPUT)
     found_to = forms.DateField(label=_("Found until"), required=False, widget=DATE_INPUT)
+
+    def __init__(self, *args: Any, user: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if user is not None and not user.is_superuser:
+            field = self.fields["department"]
+            assert isinstance(field, forms.ModelChoiceField)  # noqa: S101 - declared above
+            field.queryset = field.queryset.filter(
+                Q(pk__in=department_ids_of(user)) | Q(region_id__in=committee_regions_of(user))
+            )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from accounts.models import Department, DepartmentKind, Membership, Region
+from accounts.models import Department, DepartmentKind, Membership
+from accounts.selectors import memberships_of, regions_below
 
 PREFIX = "hazards."
 CACHE_ATTR = "_hazard_queue_perms"
+REGIONS_CACHE_ATTR = "_hazard_committee_regions"
 
 
 def dept_perm(department_id: int | None) -> str:
@@ -36,18 +38,6 @@ def principal_perm(enterprise_id: int | None) -> str:
     return f"{PREFIX}principal_{enterprise_id}"
 
 
-def _regions_below(region_ids: set[int]) -> set[int]:
-    """The given regions and every region under them (city → counties → townships)."""
-    found = set(region_ids)
-    frontier = set(region_ids)
-    while frontier:
-        frontier = (
-            set(Region.objects.filter(parent_id__in=frontier).values_list("pk", flat=True)) - found
-        )
-        found |= frontier
-    return found
-
-
 def queue_permissions(user: Any) -> set[str]:
     """Every queue permission string of ``user`` (cached on the user object for the request)."""
     cached = getattr(user, CACHE_ATTR, None)
@@ -57,29 +47,17 @@ def queue_permissions(user: Any) -> set[str]:
     if user.is_authenticated and user.is_active:
         from workflows.responsibility.models import Post
 
-        memberships = list(
-            Membership.objects.filter(user=user).values_list(
-                "role",
-                "department_id",
-                "enterprise_id",
-                "department__kind__code",
-                "department__region_id",
-            )
-        )
-        committee_regions: set[int] = set()
-        for role, department_id, enterprise_id, kind_code, region_id in memberships:
-            if department_id:
-                perms.add(dept_perm(department_id))
-                if role == Membership.Role.HEAD:
-                    perms.add(closeout_perm(department_id))
-                if kind_code == DepartmentKind.COMMITTEE_OFFICE:
-                    committee_regions.add(region_id)
-            elif role in (Membership.Role.PRINCIPAL, Membership.Role.DEPUTY):
-                perms.update({enterprise_perm(enterprise_id), principal_perm(enterprise_id)})
-            elif role == Membership.Role.SAFETY_MANAGER:
-                perms.add(enterprise_perm(enterprise_id))
-        if committee_regions:
-            regions = _regions_below(committee_regions)
+        for m in memberships_of(user):
+            if m.department_id:
+                perms.add(dept_perm(m.department_id))
+                if m.role == Membership.Role.HEAD:
+                    perms.add(closeout_perm(m.department_id))
+            elif m.role in (Membership.Role.PRINCIPAL, Membership.Role.DEPUTY):
+                perms.update({enterprise_perm(m.enterprise_id), principal_perm(m.enterprise_id)})
+            elif m.role == Membership.Role.SAFETY_MANAGER:
+                perms.add(enterprise_perm(m.enterprise_id))
+        regions = committee_regions_of(user)
+        if regions:
             perms.update(
                 closeout_perm(pk)
                 for pk in Department.objects.filter(region_id__in=regions).values_list(
@@ -95,22 +73,29 @@ def queue_permissions(user: Any) -> set[str]:
 
 
 def committee_regions_of(user: Any) -> set[int]:
-    """Regions whose committee office the user staffs, with every region below them."""
-    roots = set(
-        Membership.objects.filter(
-            user=user, department__kind__code=DepartmentKind.COMMITTEE_OFFICE
-        ).values_list("department__region_id", flat=True)
-    )
-    return _regions_below(roots) if roots else set()
+    """Regions whose committee office the user staffs (any role in a department of kind
+    committee_office), with every region below them; cached on the user object."""
+    cached: set[int] | None = getattr(user, REGIONS_CACHE_ATTR, None)
+    if cached is None:
+        roots = {
+            m.department_region_id
+            for m in memberships_of(user)
+            if m.department_kind == DepartmentKind.COMMITTEE_OFFICE
+            and m.department_region_id is not None
+        }
+        cached = regions_below(roots) if roots else set()
+        setattr(user, REGIONS_CACHE_ATTR, cached)
+    return cached
 
 
 class QueueBackend:
-    """Authentication backend that only answers permission questions (never authenticates)."""
+    """Authentication backend that only answers permission questions (never authenticates).
+
+    It has no ``get_user``: a backend with one may be picked to log a user in without a password
+    (``Client.force_login``, ``login()`` with one backend named) and would then load nobody.
+    """
 
     def authenticate(self, request: Any, **credentials: Any) -> None:
-        return None
-
-    def get_user(self, user_id: int) -> None:
         return None
 
     def get_all_permissions(self, user_obj: Any, obj: Any = None) -> set[str]:

@@ -16,7 +16,7 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 
-from accounts.models import Membership
+from accounts.selectors import department_ids_of, enterprise_ids_of
 from workflows.deadlines.models import Deadline
 from workflows.deadlines.models import Stage as ClockStage
 from workflows.deadlines.policy import end_of_day, local_date
@@ -28,11 +28,8 @@ from .permissions import committee_regions_of
 
 
 def _visibility_q(user: Any) -> Q:
-    memberships = list(
-        Membership.objects.filter(user=user).values_list("department_id", "enterprise_id")
-    )
-    department_ids = {d for d, _e in memberships if d}
-    enterprise_ids = {e for _d, e in memberships if e}
+    department_ids = department_ids_of(user)
+    enterprise_ids = enterprise_ids_of(user)
     q = Q(found_by=user)
     if department_ids:
         in_chain = Hazard.departments.through.objects.filter(

@@ -35,6 +35,7 @@ from django.views import View
 from viewflow.workflow.status import STATUS
 
 from accounts.models import Membership, User
+from accounts.selectors import memberships_of
 
 from . import forms_pages, services
 from .evidence import EvidenceError, EvidenceUploadMixin
@@ -130,9 +131,7 @@ def _hazard_for(
 
 
 def _memberships(user: Any) -> list[tuple[str, int | None, int | None]]:
-    return list(
-        Membership.objects.filter(user=user).values_list("role", "department_id", "enterprise_id")
-    )
+    return [(m.role, m.department_id, m.enterprise_id) for m in memberships_of(user)]
 
 
 @dataclass(frozen=True)
@@ -263,7 +262,7 @@ class HazardListView(View):
     """台账: filtered, searched, keyset-paginated (20 a page); ``export`` gives the same rows as CSV."""
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        form = forms_pages.HazardFilterForm(request.GET or None)
+        form = forms_pages.HazardFilterForm(request.GET or None, user=request.user)
         if form.is_bound:
             form.is_valid()
         hazards = with_deadline_clock(
@@ -338,7 +337,7 @@ def _cell(value: Any) -> str:
 
 def hazard_export(request: HttpRequest) -> StreamingHttpResponse:
     """台账导出: every row of the filtered ledger as CSV (UTF-8 with BOM, so Excel reads Chinese)."""
-    form = forms_pages.HazardFilterForm(request.GET or None)
+    form = forms_pages.HazardFilterForm(request.GET or None, user=request.user)
     if form.is_bound:
         form.is_valid()
     hazards = with_deadline_clock(

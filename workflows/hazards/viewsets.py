@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable
+from types import SimpleNamespace
 from typing import Any
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
-from django.db.models import Count, Exists, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import URLPattern, URLResolver
@@ -46,10 +47,11 @@ from viewflow.workflow.models import Task
 from viewflow.workflow.status import STATUS
 
 from accounts.models import Department, Membership
+from accounts.selectors import memberships_of
 
 from . import services
 from .models import HazardProcess, HazardTask
-from .permissions import PREFIX
+from .permissions import PREFIX, queue_permissions
 from .selectors import (
     clock_badge,
     hazard_clock_badge,
@@ -61,6 +63,7 @@ from .selectors import (
 # Task → process → hazard → enterprise (and the owner) in one query: list rows never walk relations.
 TASK_RELATED = ("process", "process__hazard", "process__hazard__enterprise", "owner")
 OPEN_STATUSES = (STATUS.NEW, STATUS.ASSIGNED, STATUS.STARTED)
+PIN_LOCATION = "vf-pin-location"  # viewflow's session key of the last list a task was opened from
 TASK_HAZARD = "process__hazard__id"  # the hazard of a task, for the deadline subqueries
 
 
@@ -116,23 +119,53 @@ def scoped_tasks(user: Any) -> QuerySet[HazardTask]:
     return tasks_visible_to(user=user).select_related(*TASK_RELATED)
 
 
+def _queue_q(user: Any) -> Q:
+    """viewflow's queue rule (``TaskQuerySet.user_queue``) for HazardFlow's unclaimed tasks: a
+    human task with no owner permission, or one the user holds. The permissions are the
+    QueueBackend's strings only — every queue HazardFlow fills is named by one of them — so Django's
+    model-permission tables are not read on every page (``get_all_permissions`` would)."""
+    q = Q(flow_task_type="HUMAN", status=STATUS.NEW)
+    if user.is_superuser:
+        return q
+    return q & (
+        Q(owner_permission__isnull=True)
+        | Q(owner=user)
+        | Q(owner_permission__in=sorted(queue_permissions(user)))
+    )
+
+
+def _inbox_q(user: Any) -> Q:
+    return Q(flow_task_type="HUMAN", owner=user, status=STATUS.ASSIGNED)
+
+
 def queue_tasks(user: Any) -> QuerySet[HazardTask]:
     """Unclaimed human tasks the user may claim (viewflow's queue rule), inside the user's scope."""
-    return (
-        scoped_tasks(user)
-        .user_queue(user)  # type: ignore[attr-defined]
-        .filter(status=STATUS.NEW)
-        .order_by("-created", "-pk")
-    )
+    return scoped_tasks(user).filter(_queue_q(user)).order_by("-created", "-pk")
 
 
 def inbox_tasks(user: Any) -> QuerySet[HazardTask]:
     """Tasks the user has claimed (or was given) and not finished, inside the user's scope."""
-    return (
-        scoped_tasks(user)
-        .filter(flow_task_type="HUMAN", owner=user, status=STATUS.ASSIGNED)
-        .order_by("-created", "-pk")
-    )
+    return scoped_tasks(user).filter(_inbox_q(user)).order_by("-created", "-pk")
+
+
+class MenuCounts:
+    """The menu's inbox and queue counters from one aggregate query, run when a template first
+    asks for either (``{{ user_inbox.count }}``) and at most once per request."""
+
+    def __init__(self, user: Any) -> None:
+        self.user = user
+        self._counts: dict[str, int] | None = None
+
+    def _count(self, name: str) -> int:
+        if self._counts is None:
+            self._counts = tasks_visible_to(user=self.user).aggregate(
+                inbox=Count("pk", filter=_inbox_q(self.user)),
+                queue=Count("pk", filter=_queue_q(self.user)),
+            )
+        return int(self._counts[name] or 0)
+
+    def counter(self, name: str) -> SimpleNamespace:
+        return SimpleNamespace(count=lambda: self._count(name))
 
 
 def archive_tasks(user: Any) -> QuerySet[HazardTask]:
@@ -175,13 +208,11 @@ def queue_department_id(task: Any) -> int | None:
 
 def headed_department_ids(user: Any) -> set[int]:
     """Departments the user heads (superusers head none here; they pass ``can_hand_out`` anyway)."""
-    if not user.is_authenticated:
-        return set()
-    return set(
-        Membership.objects.filter(
-            user=user, role=Membership.Role.HEAD, department__isnull=False
-        ).values_list("department_id", flat=True)
-    )
+    return {
+        m.department_id
+        for m in memberships_of(user)
+        if m.role == Membership.Role.HEAD and m.department_id is not None
+    }
 
 
 def department_staff(*, department_id: int) -> QuerySet[Any]:
@@ -305,8 +336,19 @@ def page_query(request: HttpRequest, page_kwarg: str) -> str:
     return f"{encoded}&" if encoded else ""
 
 
+class PinLocationMixin:
+    """viewflow's ``StoreRequestPathMixin`` (the "back" link of task pages), writing the session
+    only when the path changed: an unchanged session is not saved again on every list page."""
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        path = request.get_full_path()
+        if request.session.get(PIN_LOCATION) != path:
+            request.session[PIN_LOCATION] = path
+        return super().dispatch(request, *args, **kwargs)  # type: ignore[misc, no-any-return]
+
+
 class _HazardTaskListView(
-    flow_views.mixins.StoreRequestPathMixin,
+    PinLocationMixin,
     flow_views.ProcessViewTemplateNames,
     ListModelView,
 ):
@@ -564,7 +606,7 @@ class HazardBulkReleaseView(_HazardBulkView):
 
 
 class HazardProcessListView(
-    flow_views.mixins.StoreRequestPathMixin,
+    PinLocationMixin,
     flow_views.ProcessViewTemplateNames,
     ListModelView,
 ):
@@ -823,11 +865,9 @@ class HazardFlowViewset(FlowAppViewset):
         return bool(user.is_authenticated and user.is_active)
 
     def get_context_data(self, request: HttpRequest) -> dict[str, Any]:
-        """Menu counters: the user's own scoped inbox and queue (two COUNT queries)."""
-        return {
-            "user_inbox": inbox_tasks(request.user),
-            "user_queue": queue_tasks(request.user),
-        }
+        """Menu counters: the user's own scoped inbox and queue (one aggregate query)."""
+        counts = MenuCounts(request.user)
+        return {"user_inbox": counts.counter("inbox"), "user_queue": counts.counter("queue")}
 
     def _get_urls(self) -> list[Any]:
         from .urls_queues import urlpatterns as extra_patterns
