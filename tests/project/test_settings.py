@@ -60,6 +60,24 @@ def test_production_settings_pass_check_deploy_with_zero_warnings():
     assert "WARNINGS" not in result.stdout + result.stderr
 
 
+def test_production_collectstatic_succeeds_and_serves_viewflows_fonts(tmp_path):
+    """The manifest storage refuses a CSS url() to a missing file: viewflow ships one such CSS
+    (node_modules/roboto-fontface, url('./Roboto-*.woff2') beside it, fonts elsewhere); our static/
+    overrides it with the right paths, so a deployment's collectstatic does not fail."""
+    result = run_manage("collectstatic", "--noinput", STATIC_ROOT=str(tmp_path), **PRODUCTION)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    manifest = (tmp_path / "staticfiles.json").read_text()
+    assert (
+        "viewflow/fonts/roboto/node_modules/roboto-fontface/css/roboto/roboto-fontface" in manifest
+    )
+    css = next(
+        (tmp_path / "viewflow/fonts/roboto/node_modules/roboto-fontface/css/roboto").glob(
+            "roboto-fontface.*.css"
+        )
+    )
+    assert "../../fonts/roboto/Roboto-Black." in css.read_text()
+
+
 def test_development_settings_would_fail_check_deploy():
     # The deploy check is a real gate: the development defaults do not pass it.
     result = run_manage("check", "--deploy", "--fail-level", "WARNING", DEBUG="1")
