@@ -76,8 +76,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.seed --hazards $(or $(HAZARDS),1000000)
 	$(BIN)/python -m bench.measure
 
-# ~10,000 hazards; asserts query counts and plan shapes only (never times). Not in CI yet: it
-# currently (rightly) fails on five pages above 12 queries — see bench/README.md.
+# ~10,000 hazards; asserts query counts and plan shapes only (never times). CI runs it.
 bench-smoke: export DEBUG ?= 1
 bench-smoke: export CELERY_BROKER_URL ?= memory://
 bench-smoke: $(STAMP)

@@ -260,6 +260,8 @@ class Hazard(models.Model):
         indexes = [
             models.Index(fields=["stage", "department", "-found_at"], name="hazards_stage_dept"),
             models.Index(fields=["enterprise", "-found_at"], name="hazards_enterprise"),
+            # The portal's counts by stage and open hazards of an enterprise (index-only).
+            models.Index(fields=["enterprise", "stage"], name="hazards_enterprise_stage"),
             models.Index(fields=["county", "-found_at"], name="hazards_county"),
             models.Index(fields=["-found_at", "-id"], name="hazards_found_keyset"),
         ]

@@ -120,18 +120,16 @@ def scoped_tasks(user: Any) -> QuerySet[HazardTask]:
 
 
 def _queue_q(user: Any) -> Q:
-    """viewflow's queue rule (``TaskQuerySet.user_queue``) for HazardFlow's unclaimed tasks: a
-    human task with no owner permission, or one the user holds. The permissions are the
-    QueueBackend's strings only — every queue HazardFlow fills is named by one of them — so Django's
-    model-permission tables are not read on every page (``get_all_permissions`` would)."""
-    q = Q(flow_task_type="HUMAN", status=STATUS.NEW)
+    """viewflow's queue rule (``TaskQuerySet.user_queue``) for HazardFlow's unclaimed tasks: a new
+    human task whose owner permission the user holds, or that names the user. The permissions are
+    the QueueBackend's strings only — every human node of HazardFlow sets one (flows.py), so
+    viewflow's "no permission: anyone's" branch never applies and is left out — and Django's
+    model-permission tables are not read on every page (``get_all_permissions`` would). Each
+    branch repeats ``status = NEW`` so the partial indexes of migration 0002 serve it."""
+    new = Q(flow_task_type="HUMAN", status=STATUS.NEW)
     if user.is_superuser:
-        return q
-    return q & (
-        Q(owner_permission__isnull=True)
-        | Q(owner=user)
-        | Q(owner_permission__in=sorted(queue_permissions(user)))
-    )
+        return new
+    return (new & Q(owner_permission__in=sorted(queue_permissions(user)))) | (new & Q(owner=user))
 
 
 def _inbox_q(user: Any) -> Q:
@@ -158,7 +156,11 @@ class MenuCounts:
 
     def _count(self, name: str) -> int:
         if self._counts is None:
-            self._counts = tasks_visible_to(user=self.user).aggregate(
+            # Only open tasks are counted: the partial queue/inbox indexes serve the filter.
+            open_tasks = tasks_visible_to(user=self.user).filter(
+                _inbox_q(self.user) | _queue_q(self.user)
+            )
+            self._counts = open_tasks.aggregate(
                 inbox=Count("pk", filter=_inbox_q(self.user)),
                 queue=Count("pk", filter=_queue_q(self.user)),
             )
