@@ -73,8 +73,7 @@ messages: $(STAMP)
 bench: export DEBUG ?= 1
 bench: export CELERY_BROKER_URL ?= memory://
 bench: $(STAMP)
-	$(BIN)/python -m bench.seed --hazards $(or $(HAZARDS),1000000)
-	$(BIN)/python -m bench.measure
+	$(BIN)/python -m bench.run --hazards $(or $(HAZARDS),1000000) $(BENCH_ARGS)
 
 # ~10,000 hazards; asserts query counts and plan shapes only (never times). CI runs it.
 bench-smoke: export DEBUG ?= 1

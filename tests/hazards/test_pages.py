@@ -997,3 +997,35 @@ def test_anonymous_visitors_are_sent_to_the_login_page(world, client):
         response = client.get(url)
         assert response.status_code == 302
         assert "login" in response["Location"]
+
+
+def _department_options(html: str) -> list[str]:
+    select = html.split('name="department"', 1)[1].split("</select>", 1)[0]
+    return [part.split('"', 1)[0] for part in select.split('<option value="')[1:]]
+
+
+def test_the_department_filter_offers_the_departments_of_the_users_scope(world, client):
+    login(client, world.head)
+    html = client.get(reverse("hazards:list")).content.decode()
+    assert _department_options(html) == ["", str(world.emergency.pk)]
+    login(client, world.committee)  # the county committee office: every department of the county
+    offered = set(_department_options(client.get(reverse("hazards:list")).content.decode()))
+    assert {
+        str(world.emergency.pk),
+        str(world.market.pk),
+        str(world.county_committee.pk),
+    } <= offered
+    assert str(world.other_emergency.pk) not in offered
+    assert str(world.city_emergency.pk) not in offered
+
+
+def test_a_chosen_filter_stays_selected_and_escaped(world, client):
+    login(client, world.head)
+    html = client.get(
+        reverse("hazards:list"), {"department": world.emergency.pk, "stage": "rectify"}
+    ).content.decode()
+    assert f'<option value="{world.emergency.pk}" selected>' in html
+    assert '<option value="rectify" selected>' in html
+    foreign = client.get(reverse("hazards:list"), {"department": world.other_emergency.pk})
+    assert foreign.status_code == 200  # an out-of-scope department is an invalid choice, ignored
+    assert foreign.context["form"].errors["department"]
