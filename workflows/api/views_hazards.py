@@ -39,7 +39,12 @@ from workflows.hazards.evidence import (
 )
 from workflows.hazards.forms_pages import HazardReportForm, is_inspector, reportable_enterprises
 from workflows.hazards.models import Hazard, HazardTask, Source
-from workflows.hazards.selectors import hazard_get, hazards_visible_to, tasks_visible_to
+from workflows.hazards.selectors import (
+    hazard_get,
+    hazards_visible_to,
+    tasks_visible_to,
+    with_people,
+)
 from workflows.hazards.views_evidence import attachment_get
 from workflows.hazards.viewsets import TASK_RELATED, inbox_tasks, queue_tasks
 
@@ -55,11 +60,8 @@ DETAIL_RELATED = (
     "clause",
     "local_grade",
     "post",
-    "found_by",
-    "closed_by",
-    "withdrawn_by",
     "listed_by",
-)
+)  # the people are loaded by selectors.with_people
 OPEN_TASK = (STATUS.NEW, STATUS.ASSIGNED, STATUS.STARTED)
 CODE_PATH = OpenApiParameter(
     "code",
@@ -123,7 +125,7 @@ def _open_task(*, hazard: Hazard, user: Any) -> dict[str, Any] | None:
 def hazard_record(*, pk: int, user: Any) -> HazardRecord:
     """The whole record of hazard ``pk`` (the caller has checked the scope): a fixed number of
     queries however long its history."""
-    hazard = Hazard.objects.select_related(*DETAIL_RELATED).get(pk=pk)
+    hazard = with_people(Hazard.objects.select_related(*DETAIL_RELATED).get(pk=pk))
     return HazardRecord(
         hazard,
         attachment_rows=list(hazard.attachments.select_related("uploaded_by").order_by("pk")),

@@ -245,3 +245,21 @@ def deadlines_of_hazards(hazards: QuerySet[Hazard]) -> QuerySet[Deadline]:
         )
         .order_by("due_at", "pk")
     )
+
+
+# People a hazard record names; loaded in one query rather than three more joins (a 15-table join
+# crosses PostgreSQL's geqo_threshold and costs ~20 ms to plan for ~1 ms of work).
+PEOPLE_FIELDS = ("found_by", "closed_by", "withdrawn_by")
+
+
+def with_people(hazard: Hazard) -> Hazard:
+    """``hazard`` with its reporter, closer and withdrawer loaded (one query at most)."""
+    from django.contrib.auth import get_user_model
+
+    ids = {getattr(hazard, f"{name}_id") for name in PEOPLE_FIELDS} - {None}
+    users = get_user_model().objects.in_bulk(ids) if ids else {}
+    for name in PEOPLE_FIELDS:
+        user_id = getattr(hazard, f"{name}_id")
+        if user_id is not None:
+            setattr(hazard, name, users.get(user_id))
+    return hazard

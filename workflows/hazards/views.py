@@ -50,6 +50,7 @@ from .selectors import (
     hazards_visible_to,
     tasks_visible_to,
     with_deadline_clock,
+    with_people,
 )
 
 PER_PAGE = 20
@@ -66,11 +67,8 @@ DETAIL_RELATED = (
     "local_grade",
     "post",
     "post__holder",
-    "found_by",
-    "closed_by",
-    "withdrawn_by",
     "listed_by",
-)
+)  # the people are loaded by selectors.with_people
 LINK_ROLES = {
     "post": gettext_lazy("responsible post"),
     "principal": gettext_lazy("principal"),
@@ -392,7 +390,7 @@ def hazard_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
     ``?print=1`` renders the same record without navigation for printing.
     """
-    hazard = _hazard_for(request, pk, related=DETAIL_RELATED)
+    hazard = with_people(_hazard_for(request, pk, related=DETAIL_RELATED))
     extensions = list(
         hazard.extensions.select_related("requested_by", "decided_by").order_by(
             "requested_at", "id"
