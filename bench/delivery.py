@@ -16,11 +16,13 @@ the bench uses its own queue name).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import secrets
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -212,6 +214,32 @@ def measure(*, db: str, rows: int, chunks: Sequence[int], broker: str) -> list[d
     return results
 
 
+def in_subprocess(*, db: str, rows: int, chunks: Sequence[int]) -> list[dict[str, Any]]:
+    """``run`` in a fresh interpreter (for ``bench.run``, whose Django already uses memory://)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "delivery.json"
+        subprocess.run(  # noqa: S603 - our own interpreter and module
+            [
+                sys.executable,
+                "-m",
+                "bench.delivery",
+                "--db",
+                db,
+                "--rows",
+                str(rows),
+                "--chunks",
+                ",".join(map(str, chunks)),
+                "--out",
+                str(out),
+            ],
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            check=True,
+        )
+        runs: list[dict[str, Any]] = json.loads(out.read_text())["delivery"]
+        return runs
+
+
 def summary(runs: Sequence[dict[str, Any]]) -> str:
     lines = [
         "| Chunk | Rows | Tasks | Sent | Failed | Gateway calls | s | Deliveries/s | "
@@ -228,6 +256,8 @@ def summary(runs: Sequence[dict[str, Any]]) -> str:
 
 
 def run(*, db: str, rows: int, chunks: Sequence[int]) -> list[dict[str, Any]]:
+    """Measure in THIS process, which must not have set Django up yet: its Celery app has to
+    publish to Redis, not to the in-memory broker of the other bench scripts (``in_subprocess``)."""
     broker = os.environ.get("BENCH_BROKER_URL", BROKER)
     os.environ["CELERY_BROKER_URL"] = broker
     setup_django(db)
@@ -241,9 +271,14 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
     parser.add_argument("--db", default="safechain_bench")
     parser.add_argument("--rows", type=int, default=10_000)
     parser.add_argument("--chunks", default="1,50")
+    parser.add_argument("--out", help="write the JSON here instead of bench/results/")
     args = parser.parse_args(argv)
     runs = run(db=args.db, rows=args.rows, chunks=[int(c) for c in args.chunks.split(",")])
-    path = bench_measure.write({"delivery": runs}, prefix="delivery-")
+    if args.out:
+        path = Path(args.out)
+        path.write_text(json.dumps({"delivery": runs}, indent=2))
+    else:
+        path = bench_measure.write({"delivery": runs}, prefix="delivery-")
     print(summary(runs))  # noqa: T201
     print(f"\nresults: {path}")  # noqa: T201
     return runs

@@ -63,7 +63,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         page_users=args.page_users,
         page_requests=args.page_requests,
     )
-    report["delivery"] = delivery.run(
+    report["delivery"] = delivery.in_subprocess(
         db=args.db,
         rows=args.delivery_rows,
         chunks=[int(c) for c in args.delivery_chunks.split(",")],
