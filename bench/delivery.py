@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import database_url, setup_django
+from bench.load import memory
 
 ROOT = Path(__file__).resolve().parent.parent
 BROKER = "redis://127.0.0.1:6379/13"
@@ -116,11 +117,8 @@ def worker(*, db: str, broker: str, sms_url: str, chunk: int) -> Iterator[subpro
 
 
 def rss_mb(pid: int) -> float:
-    """Resident memory of ``pid`` in MB (VmRSS of /proc/<pid>/status)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return round(int(line.split()[1]) / 1024, 1)
-    return 0.0
+    """Resident memory of ``pid`` in MB."""
+    return memory(pid).get("VmRSS", 0.0)
 
 
 def children(pid: int) -> list[int]:
