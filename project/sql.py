@@ -86,12 +86,13 @@ def _insert_with_orm(
 
 def _unique_columns(model: type[models.Model], row: Mapping[str, Any]) -> tuple[str, ...]:
     """The first unique field or unconditional unique constraint whose columns the rows carry."""
+    attnames = {field.name: field.attname for field in model._meta.local_fields}
     for field in model._meta.local_fields:
         if field.unique and not field.primary_key and field.attname in row:
             return (field.attname,)
     for constraint in model._meta.constraints:
         if isinstance(constraint, models.UniqueConstraint) and constraint.condition is None:
-            names = tuple(model._meta.get_field(name).attname for name in constraint.fields)
+            names = tuple(attnames[name] for name in constraint.fields)
             if all(name in row for name in names):
                 return names
     raise ValueError(f"{model.__name__} has no unique key among {sorted(row)}")

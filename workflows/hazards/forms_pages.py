@@ -55,6 +55,9 @@ def is_inspector(user: Any) -> bool:
     return bool(user.is_superuser) or bool(department_ids_of(user))
 
 
+DEPARTMENT_ORDER = ("region__code", "kind__sort_order", "code")
+
+
 class FastSelect(forms.Select):
     """A ``<select>`` whose options are written in Python. Django renders every ``<option>``
     through a template (≈ 0.15 ms each): a ledger filter of 400 departments cost 60 ms a page."""
@@ -124,7 +127,7 @@ class HazardFilterForm(forms.Form):
     department = forms.ModelChoiceField(
         label=_("Supervising department"),
         required=False,
-        queryset=Department.objects.order_by("region__code", "kind__sort_order", "code"),
+        queryset=Department.objects.order_by(*DEPARTMENT_ORDER),
         empty_label=_("Any department"),
         widget=FastSelect,
     )
@@ -137,7 +140,7 @@ class HazardFilterForm(forms.Form):
         if user is not None and not user.is_superuser:
             field = self.fields["department"]
             assert isinstance(field, forms.ModelChoiceField)  # noqa: S101 - declared above
-            field.queryset = field.queryset.filter(
+            field.queryset = Department.objects.order_by(*DEPARTMENT_ORDER).filter(
                 Q(pk__in=department_ids_of(user)) | Q(region_id__in=committee_regions_of(user))
             )
 
