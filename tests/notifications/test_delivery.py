@@ -575,3 +575,39 @@ def test_two_requeue_ticks_at_once_enqueue_each_row_once(enqueued):
     together = picked[0] + picked[1]
     assert sorted(together) == sorted(row.pk for row in rows)
     assert sorted(enqueued) == sorted(together)
+
+
+# --- deliver_many: one message for a chunk of rows ------------------------------------------------
+
+
+def test_deliver_many_sends_every_row_and_a_broken_row_does_not_stop_the_others(
+    recipient, monkeypatch
+):
+    rows = [_row(recipient, "email", key=f"chunk:{n}:user:{recipient.pk}") for n in range(3)]
+    real = tasks.outbox_deliver
+
+    def flaky(*, outbox_id):
+        if outbox_id == rows[1].pk:
+            raise RuntimeError("a bug in one row")
+        return real(outbox_id=outbox_id)
+
+    monkeypatch.setattr(tasks, "outbox_deliver", flaky)
+    outcome = tasks.deliver_many.apply(args=([row.pk for row in rows],)).get()
+    assert outcome == {"sent": 2, "error": 1}
+    assert [Outbox.objects.get(pk=row.pk).status for row in rows] == ["sent", "pending", "sent"]
+    assert len(mail.outbox) == 2
+
+
+def test_deliver_many_hands_the_rest_on_past_half_its_soft_time_limit(
+    recipient, monkeypatch, settings
+):
+    settings.CELERY_TASK_SOFT_TIME_LIMIT = 2  # a budget of one second
+    rows = [_row(recipient, "email", key=f"slow:{n}:user:{recipient.pk}") for n in range(3)]
+    clock = iter([0.0, 0.5, 1.5, 9.0])  # start; before row 2; before row 3 (over budget)
+    monkeypatch.setattr(tasks, "monotonic", lambda: next(clock))
+    handed_on = []
+    monkeypatch.setattr(tasks.deliver_many, "delay", handed_on.append)
+    outcome = tasks.deliver_many.apply(args=([row.pk for row in rows],)).get()
+    assert outcome == {"sent": 2, "handed_on": 1}
+    assert handed_on == [[rows[2].pk]]
+    assert Outbox.objects.get(pk=rows[2].pk).status == "pending"

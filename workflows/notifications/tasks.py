@@ -8,8 +8,8 @@ state the database does not, so a flushed broker or a killed worker loses nothin
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Sequence
+from time import monotonic
 
 from celery import shared_task
 from django.conf import settings
@@ -34,11 +34,11 @@ def deliver_many(outbox_ids: Sequence[int]) -> dict[str, int]:
     rest is handed on as a new message, so a chunk of slow providers never hits the hard limit.
     """
     budget = float(getattr(settings, "CELERY_TASK_SOFT_TIME_LIMIT", None) or 60) / 2
-    started = time.monotonic()
+    started = monotonic()
     outcomes: dict[str, int] = {}
     ids = list(outbox_ids)
     for index, outbox_id in enumerate(ids):
-        if index and time.monotonic() - started > budget:
+        if index and monotonic() - started > budget:
             deliver_many.delay(ids[index:])
             outcomes["handed_on"] = len(ids) - index
             break
