@@ -10,12 +10,22 @@ path with the same result.
 
 from __future__ import annotations
 
+import datetime
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, models
+
+
+class _Encoder(DjangoJSONEncoder):
+    """DjangoJSONEncoder, but datetimes keep their microseconds (it writes ECMA-262 milliseconds)."""
+
+    def default(self, o: Any) -> Any:
+        if isinstance(o, datetime.datetime | datetime.time):
+            return o.isoformat()
+        return super().default(o)
 
 
 def insert_rows(
@@ -49,7 +59,7 @@ def insert_rows(
     head = f"INSERT INTO {table} ({names}) SELECT {names} FROM jsonb_to_recordset(%s::jsonb)"  # noqa: S608
     sql = f"{head} AS x({record}){conflict} RETURNING {back}"
     with connection.cursor() as cursor:
-        cursor.execute(sql, [json.dumps(rows, cls=DjangoJSONEncoder)])
+        cursor.execute(sql, [json.dumps(rows, cls=_Encoder)])
         return [tuple(row) for row in cursor.fetchall()]
 
 
