@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import database_url, setup_django
-from bench.load import memory
+from bench.load import children, memory
 
 ROOT = Path(__file__).resolve().parent.parent
 BROKER = "redis://127.0.0.1:6379/13"
@@ -119,11 +119,6 @@ def worker(*, db: str, broker: str, sms_url: str, chunk: int) -> Iterator[subpro
 def rss_mb(pid: int) -> float:
     """Resident memory of ``pid`` in MB."""
     return memory(pid).get("VmRSS", 0.0)
-
-
-def children(pid: int) -> list[int]:
-    path = Path(f"/proc/{pid}/task/{pid}/children")
-    return [int(p) for p in path.read_text().split()] if path.exists() else []
 
 
 def write_rows(count: int, run: str) -> list[int]:

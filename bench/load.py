@@ -373,19 +373,8 @@ class Server:
     log: Path
 
     def workers(self) -> list[int]:
-        """Pids of the master's children (its workers), from ``/proc/<pid>/stat``."""
-        children = []
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            ppid = int(stat.rsplit(")", 1)[1].split()[1])
-            if ppid == self.process.pid:
-                children.append(int(entry.name))
-        return sorted(children)
+        """Pids of the master's children (its workers)."""
+        return sorted(children(self.process.pid))
 
     def snapshot(self, label: str, count: RequestCount) -> dict[str, Any]:
         """RSS (MB) of every worker now, with the number of requests sent so far."""
@@ -413,6 +402,13 @@ class Server:
             for line in text.splitlines()
             if (" ERROR " in line or "CRITICAL" in line) and "/healthz" not in line
         ][:limit]
+
+
+def children(pid: int) -> list[int]:
+    """Pids of the children of ``pid`` (``/proc/<pid>/task/<pid>/children``; a forking master is
+    single-threaded, so its main thread has them all)."""
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(p) for p in path.read_text().split()] if path.exists() else []
 
 
 def memory(pid: int) -> dict[str, float]:

@@ -35,7 +35,7 @@ from django.views import View
 from viewflow.workflow.status import STATUS
 
 from accounts.models import Membership, User
-from accounts.selectors import memberships_of
+from accounts.selectors import department_ids_of, enterprise_ids_of, memberships_of
 
 from . import forms_pages, services
 from .evidence import EvidenceError, EvidenceUploadMixin
@@ -128,10 +128,6 @@ def _hazard_for(
     return hazard
 
 
-def _memberships(user: Any) -> list[tuple[str, int | None, int | None]]:
-    return [(m.role, m.department_id, m.enterprise_id) for m in memberships_of(user)]
-
-
 @dataclass(frozen=True)
 class Gate:
     """An action on a hazard: does the user's role allow it, and does the hazard's state allow it now."""
@@ -158,12 +154,12 @@ class HazardActions:
 
 def hazard_actions(*, user: Any, hazard: Hazard, pending: Extension | None) -> HazardActions:
     """The gates of the hazard page's actions, mirroring the rules the services enforce."""
-    rows = _memberships(user)
     superuser = bool(user.is_superuser)
-    in_department = superuser or hazard.department_id in {d for _r, d, _e in rows if d}
-    in_enterprise = superuser or hazard.enterprise_id in {e for _r, _d, e in rows if e}
+    in_department = superuser or hazard.department_id in department_ids_of(user)
+    in_enterprise = superuser or hazard.enterprise_id in enterprise_ids_of(user)
     lister = superuser or any(
-        d and role in (Membership.Role.HEAD, Membership.Role.COMMITTEE) for role, d, _e in rows
+        m.department_id and m.role in (Membership.Role.HEAD, Membership.Role.COMMITTEE)
+        for m in memberships_of(user)
     )
     listed = bool(hazard.listed_on and not hazard.delisted_on)
     return HazardActions(
@@ -713,7 +709,7 @@ class HazardReportView(EvidenceUploadMixin, View):
 def enterprise_portal(request: HttpRequest) -> HttpResponse:
     """企业端: the enterprise's hazards by stage, the user's open tasks, pending extensions and the
     enterprise's own open deadlines (first due first, with their badges)."""
-    enterprise_ids = {e for _r, _d, e in _memberships(request.user) if e}
+    enterprise_ids = enterprise_ids_of(request.user)
     if not enterprise_ids:
         return render(request, "hazards/portal.html", {"no_enterprise": True})
     # Every hazard of an enterprise is visible to its members (selectors._visibility_q), so the

@@ -47,7 +47,7 @@ from viewflow.workflow.models import Task
 from viewflow.workflow.status import STATUS
 
 from accounts.models import Department, Membership
-from accounts.selectors import memberships_of
+from accounts.selectors import department_roles_of
 
 from . import services
 from .models import HazardProcess, HazardTask
@@ -206,15 +206,6 @@ def queue_department_id(task: Any) -> int | None:
         return int(permission.removeprefix(DEPT_PERM_PREFIX))
     except ValueError:
         return None
-
-
-def headed_department_ids(user: Any) -> set[int]:
-    """Departments the user heads (superusers head none here; they pass ``can_hand_out`` anyway)."""
-    return {
-        m.department_id
-        for m in memberships_of(user)
-        if m.role == Membership.Role.HEAD and m.department_id is not None
-    }
 
 
 def department_staff(*, department_id: int) -> QuerySet[Any]:
@@ -393,8 +384,8 @@ class _HazardTaskListView(
     task_title.short_description = _("Step")  # type: ignore[attr-defined]
 
     @cached_property
-    def headed_departments(self) -> set[int]:
-        return headed_department_ids(self.request.user)
+    def headed_departments(self) -> frozenset[int]:
+        return department_roles_of(self.request.user).headed_department_ids
 
     def can_hand_out(self, task: Any) -> bool:
         """Heads give a queued task of their own department's queue to one of its staff."""
@@ -783,7 +774,10 @@ class TaskAssignToView(generic.FormView):
         department_id = queue_department_id(task)
         if task.flow_task_type != "HUMAN" or department_id is None:
             raise PermissionDenied(gettext("Only tasks of a department queue can be assigned."))
-        is_head = request.user.is_superuser or department_id in headed_department_ids(request.user)
+        is_head = (
+            request.user.is_superuser
+            or department_id in department_roles_of(request.user).headed_department_ids
+        )
         if not is_head:
             raise PermissionDenied(gettext("Only the head of the department can assign this task."))
         if task.status != STATUS.NEW:
