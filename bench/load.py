@@ -11,9 +11,11 @@ lifted and ``SECURE_SSL_REDIRECT=0`` — the one switch production mode needs to
 (secure cookies are still set; this client sends them back over loopback as a TLS proxy would).
 This process prepares personal tokens through the ORM (hashed with the server's ``SECRET_KEY``),
 drives the server with stdlib ``http.client`` from threads and checks the database at the end.
-Every latency is client-side wall time over loopback: the server's time, plus about a millisecond,
-plus any wait in gunicorn's listen queue while both workers are busy (with more client threads
-than workers, that wait is part of what a user would see). Phases, in order:
+Every latency is measured twice: *client* = wall time over loopback (the server's time, plus about
+a millisecond, plus any wait in gunicorn's listen queue while both workers are busy — with more
+client threads than workers that wait is part of what a user would see) and *server* = the app's
+own time from its ``Server-Timing: app;dur=…`` header (``project.middleware``), which is what the
+issue's "server time" targets mean. Phases, in order:
 
 - **Lifecycles** — ``--clients`` threads each run whole general-hazard lifecycles through the API
   until ``--lifecycles`` were started: *report* (multipart, one before-photo, source routine, by a
@@ -26,6 +28,9 @@ than workers, that wait is part of what a user would see). Phases, in order:
   phase; per transition kind: p50/p95 ms of the 2xx answers, status codes, *409* = lock conflicts
   (each retried at most ``CONFLICT_RETRIES`` times), errors (a non-2xx answer after retries, a
   wrong stage, a broken connection — the lifecycle stops there).
+  Run once per ``--answers`` kind, in order: ``record`` (every step answers with the whole hazard
+  record, the API's default) and ``minimal`` (``Prefer: return=minimal``: the ledger row and the
+  open task, which is all a client moving hazards on needs).
 - **Integrity** — for every hazard code the clients got back, the 2xx transitions are compared with
   its ``Event`` rows (report → ``report`` + ``route``, triage → ``triage``, rectify → ``rectify``,
   verify → ``verify_pass``): *lost* = a 2xx transition without its event, *duplicated* = more events
@@ -81,7 +86,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from bench import database_url, setup_django
-from bench.measure import page_specs, percentile, personas, write
+from bench.measure import LIFECYCLE_ANSWERS, page_specs, percentile, personas, write
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "Anlian-2026"  # noqa: S105 - every seeded user's (bench.seed)
@@ -97,6 +102,9 @@ EVENTS_OF: dict[str, tuple[str, ...]] = {
     "rectify": ("rectify",),
     "verify": ("verify_pass",),
 }
+# Lifecycle phases: steps answered with the whole record (the default), then with the ledger row
+# and the open task (``Prefer: return=minimal``, RFC 7240).
+ANSWERS = tuple(LIFECYCLE_ANSWERS)
 STAGE_AFTER = {"report": "triage", "triage": "rectify", "rectify": "verify", "verify": "closed"}
 CSRF_FIELD = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
@@ -116,11 +124,21 @@ class RequestCount:
             self.value += 1
 
 
+SERVER_TIMING = re.compile(r"(?:^|,)\s*app;dur=([0-9.]+)")
+
+
+def server_ms(headers: Message) -> float | None:
+    """The server's own time of a response (``Server-Timing: app;dur=…``), or None."""
+    found = SERVER_TIMING.search(headers.get("Server-Timing") or "")
+    return float(found.group(1)) if found else None
+
+
 @dataclass
 class Reply:
     status: int  # 0: no answer (connection error, timeout)
     body: bytes
     ms: float
+    server_ms: float | None = None  # the app's own time (Server-Timing), without the wait
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -188,7 +206,7 @@ class Http:
         self.count.add()
         if jar is not None:
             jar.update(response.headers)
-        return Reply(response.status, data, ms)
+        return Reply(response.status, data, ms, server_ms(response.headers))
 
     def close(self) -> None:
         self.conn.close()
@@ -230,6 +248,7 @@ class Tally:
     """Latencies and status codes per kind of request, from many threads."""
 
     ms: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    server: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     statuses: dict[str, Counter[int]] = field(default_factory=lambda: defaultdict(Counter))
     conflicts: Counter[str] = field(default_factory=Counter)
     errors: list[str] = field(default_factory=list)
@@ -243,6 +262,8 @@ class Tally:
                 self.conflicts[kind] += 1
             if reply.status == success or (success is None and 200 <= reply.status < 300):
                 self.ms[kind].append(reply.ms)
+                if reply.server_ms is not None:
+                    self.server[kind].append(reply.server_ms)
 
     def error(self, message: str) -> None:
         with self._lock:
@@ -250,21 +271,27 @@ class Tally:
 
     def stats(self, kind: str) -> dict[str, Any]:
         times = self.ms.get(kind, [])
+        server = self.server.get(kind, [])
         return {
             "ok": len(times),
             "p50_ms": round(percentile(times, 50), 1) if times else None,
             "p95_ms": round(percentile(times, 95), 1) if times else None,
             "max_ms": round(max(times), 1) if times else None,
+            "server_p50_ms": round(percentile(server, 50), 1) if server else None,
+            "server_p95_ms": round(percentile(server, 95), 1) if server else None,
             "statuses": {str(k): v for k, v in sorted(self.statuses.get(kind, Counter()).items())},
             "conflicts_409": self.conflicts.get(kind, 0),
         }
 
     def overall(self, kinds: Sequence[str]) -> dict[str, Any]:
         times = [t for kind in kinds for t in self.ms.get(kind, [])]
+        server = [t for kind in kinds for t in self.server.get(kind, [])]
         return {
             "ok": len(times),
             "p50_ms": round(percentile(times, 50), 1) if times else None,
             "p95_ms": round(percentile(times, 95), 1) if times else None,
+            "server_p50_ms": round(percentile(server, 50), 1) if server else None,
+            "server_p95_ms": round(percentile(server, 95), 1) if server else None,
             "conflicts_409": sum(self.conflicts.get(k, 0) for k in kinds),
         }
 
@@ -538,8 +565,10 @@ class LifecycleClient:
         tally: Tally,
         numbers: Callable[[], int | None],
         deadline_on: str,
+        answer: str = "record",
     ) -> None:
         self.http = Http(port, count)
+        self.prefer = {"Prefer": "return=minimal"} if answer == "minimal" else {}
         self.actors = actors
         self.tally = tally
         self.numbers = numbers
@@ -578,6 +607,7 @@ class LifecycleClient:
             "Authorization": f"Bearer {self.actors.tokens[user]}",
             "Accept": "application/json",
             "Content-Type": content_type,
+            **self.prefer,
         }
         for attempt in range(CONFLICT_RETRIES + 1):
             reply = self.http.send("POST", path, body=body, headers=headers)
@@ -677,6 +707,15 @@ class StepFailed(Exception):
     """A transition answered other than expected; the lifecycle stops."""
 
 
+def answer_list(value: str) -> list[str]:
+    """``--answers`` as a list; an unknown kind stops the run."""
+    answers = [a.strip() for a in value.split(",") if a.strip()]
+    unknown = sorted(set(answers) - set(ANSWERS))
+    if unknown or not answers:
+        raise SystemExit(f"--answers takes {' and/or '.join(ANSWERS)}, not {value!r}")
+    return answers
+
+
 def counter(limit: int) -> Callable[[], int | None]:
     """A thread-safe source of the numbers 0 … limit-1, then None."""
     numbers = itertools.count()
@@ -718,7 +757,13 @@ def warm_up(port: int, count: RequestCount, actors: Actors, clients: int) -> Non
 
 
 def run_lifecycles(
-    *, port: int, count: RequestCount, actors: Actors, clients: int, lifecycles: int
+    *,
+    port: int,
+    count: RequestCount,
+    actors: Actors,
+    clients: int,
+    lifecycles: int,
+    answer: str = "record",
 ) -> tuple[dict[str, Any], list[Lifecycle]]:
     from django.utils import timezone
 
@@ -734,6 +779,7 @@ def run_lifecycles(
             tally=tally,
             numbers=numbers,
             deadline_on=deadline_on,
+            answer=answer,
         )
         for i in range(clients)
     ]
@@ -741,6 +787,7 @@ def run_lifecycles(
     lives = [life for w in workers for life in w.done]
     completed = sum(1 for life in lives if life.completed)
     result = {
+        "answer": answer,
         "clients": clients,
         "started": len(lives),
         "completed": completed,
@@ -957,6 +1004,7 @@ def run(
     page_requests: int = 400,
     min_requests: int = 10_000,
     port: int = 8765,
+    answers: Sequence[str] = ANSWERS,
 ) -> dict[str, Any]:
     """Prepare tokens, start gunicorn, run every phase, check the database; the report."""
     # Tokens are HMACs keyed with SECRET_KEY: this process and the server must share it.
@@ -998,9 +1046,18 @@ def run(
     with gunicorn(db=db, port=port, secret_key=settings.SECRET_KEY, count=count) as server:
         snapshots = [server.snapshot("start", count)]
         warm_up(port, count, actors, clients)
-        report["lifecycles"], lives = run_lifecycles(
-            port=port, count=count, actors=actors, clients=clients, lifecycles=lifecycles
-        )
+        report["lifecycles"], lives = [], []
+        for answer in answers:
+            result, done = run_lifecycles(
+                port=port,
+                count=count,
+                actors=actors,
+                clients=clients,
+                lifecycles=lifecycles,
+                answer=answer,
+            )
+            report["lifecycles"].append(result)
+            lives += done
         snapshots.append(server.snapshot("after lifecycles", count))
         report["pages"] = run_pages(
             port=port, count=count, threads=page_users, requests=page_requests
@@ -1034,9 +1091,12 @@ def run(
 def violations(report: dict[str, Any]) -> list[str]:
     """Every broken expectation of a run, as one sentence each."""
     problems = []
-    lc = report["lifecycles"]
-    if lc["completed"] != lc["started"]:
-        problems.append(f"{lc['started'] - lc['completed']} of {lc['started']} lifecycles failed")
+    for lc in report["lifecycles"]:
+        if lc["completed"] != lc["started"]:
+            problems.append(
+                f"{lc['started'] - lc['completed']} of {lc['started']} lifecycles "
+                f"({lc['answer']} answers) failed"
+            )
     checks = report["integrity"]
     for key in (
         "lost",
@@ -1073,20 +1133,9 @@ def summary(report: dict[str, Any]) -> str:
         f"Database `{report['db']}`. Load average (1/5/15 min) at start "
         f"{report['load_average_start']}, at end {report['load_average_end']}.",
         "",
-        f"**Lifecycles**: {lc['completed']} of {lc['started']} completed by {lc['clients']} clients "
-        f"in {lc['wall_s']} s → **{lc['lifecycles_per_s']} lifecycles/s** "
-        f"({lc['transitions_per_s']} transitions/s); 409 conflicts {lc['conflicts_409']}, "
-        f"errors {lc['errors']}.",
-        "",
-        "| Transition | 2xx | p50 ms | p95 ms | max ms | 409 | Statuses |",
-        "|---|---|---|---|---|---|---|",
     ]
-    for kind, t in [*lc["transitions"].items(), ("all", {**lc["overall"], "statuses": {}})]:
-        statuses = ", ".join(f"{s}×{n}" for s, n in t["statuses"].items()) or "—"
-        lines.append(
-            f"| {kind} | {t['ok']} | {_ms(t['p50_ms'])} | {_ms(t['p95_ms'])} "
-            f"| {_ms(t.get('max_ms'))} | {t['conflicts_409']} | {statuses} |"
-        )
+    for lc in report["lifecycles"]:
+        lines += lifecycle_table(lc)
     checks = report["integrity"]
     lines += [
         "",
@@ -1102,13 +1151,18 @@ def summary(report: dict[str, Any]) -> str:
         f"**Pages**: {pages['users']} concurrent users, {pages['requests']} requests in "
         f"{pages['wall_s']} s ({pages['pages_per_s']} pages/s).",
         "",
-        "| Page | User | n | p50 ms | p95 ms | max ms | Statuses |",
-        "|---|---|---|---|---|---|---|",
+        "Client = wall time at the client (includes the wait for a free worker); server = the "
+        "app's own time (`Server-Timing`).",
+        "",
+        "| Page | User | n | client p50 ms | client p95 ms | server p50 ms | server p95 ms "
+        "| max ms | Statuses |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for p in [*pages["pages"], {"name": "login (POST)", "user": "each persona", **pages["login"]}]:
         statuses = ", ".join(f"{s}×{n}" for s, n in p["statuses"].items()) or "—"
         lines.append(
             f"| {p['name']} | {p['user']} | {p['ok']} | {_ms(p['p50_ms'])} | {_ms(p['p95_ms'])} "
+            f"| {_ms(p.get('server_p50_ms'))} | {_ms(p.get('server_p95_ms'))} "
             f"| {_ms(p['max_ms'])} | {statuses} |"
         )
     filler = report["filler"]
@@ -1133,13 +1187,38 @@ def summary(report: dict[str, Any]) -> str:
     lines.append(f"\nMaster RSS {_ms(mem['master_mb'])} MB.")
     if report["server_errors"]:
         lines += ["", "Server errors:", *(f"    {line}" for line in report["server_errors"])]
-    if lc["error_samples"]:
-        lines += ["", "Lifecycle errors:", *(f"- {e}" for e in lc["error_samples"])]
+    for lc in report["lifecycles"]:
+        if lc["error_samples"]:
+            lines += ["", f"Lifecycle errors ({lc['answer']}):"]
+            lines += [f"- {e}" for e in lc["error_samples"]]
     if checks["samples"]:
         lines += ["", "Integrity findings:", *(f"- {s}" for s in checks["samples"])]
     if pages["error_samples"]:
         lines += ["", "Page errors:", *(f"- {e}" for e in pages["error_samples"])]
     return "\n".join(lines)
+
+
+def lifecycle_table(lc: dict[str, Any]) -> list[str]:
+    """The lines of one lifecycle phase: its rate and a row per transition."""
+    answer = LIFECYCLE_ANSWERS.get(lc["answer"], lc["answer"])
+    lines = [
+        f"**Lifecycles, {answer}**: {lc['completed']} of {lc['started']} completed by "
+        f"{lc['clients']} clients in {lc['wall_s']} s → **{lc['lifecycles_per_s']} lifecycles/s** "
+        f"({lc['transitions_per_s']} transitions/s); 409 conflicts {lc['conflicts_409']}, "
+        f"errors {lc['errors']}.",
+        "",
+        "| Transition | 2xx | p50 ms | p95 ms | server p50 ms | server p95 ms | max ms | 409 "
+        "| Statuses |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for kind, t in [*lc["transitions"].items(), ("all", {**lc["overall"], "statuses": {}})]:
+        statuses = ", ".join(f"{s}×{n}" for s, n in t["statuses"].items()) or "—"
+        lines.append(
+            f"| {kind} | {t['ok']} | {_ms(t['p50_ms'])} | {_ms(t['p95_ms'])} "
+            f"| {_ms(t.get('server_p50_ms'))} | {_ms(t.get('server_p95_ms'))} "
+            f"| {_ms(t.get('max_ms'))} | {t['conflicts_409']} | {statuses} |"
+        )
+    return [*lines, ""]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -1152,6 +1231,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--page-requests", type=int, default=400)
     parser.add_argument("--min-requests", type=int, default=10_000)
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument(
+        "--answers",
+        default=",".join(ANSWERS),
+        help="lifecycle phases, in order: record (the whole record after each step) and/or "
+        "minimal (Prefer: return=minimal)",
+    )
     args = parser.parse_args(argv)
     report = run(
         db=args.db,
@@ -1161,6 +1246,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         page_requests=args.page_requests,
         min_requests=args.min_requests,
         port=args.port,
+        answers=answer_list(args.answers),
     )
     path = write(report, prefix="load-")
     print(summary(report))  # noqa: T201

@@ -373,6 +373,7 @@ def summary(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+LIFECYCLE_ANSWERS = {"record": "whole record answers", "minimal": "Prefer: return=minimal"}
 TARGET_PAGES = ("department queue", "inbox", "hazard list (department)")
 
 
@@ -428,15 +429,15 @@ def targets(report: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                 )
             )
     load = report.get("load") or {}
-    lifecycle = load.get("lifecycles") or {}
-    if lifecycle:
-        checks = load.get("integrity") or {}
+    checks = load.get("integrity") or {}
+    for lifecycle in load.get("lifecycles") or []:
         overall = lifecycle.get("overall") or {}
         rate, p95 = lifecycle.get("lifecycles_per_s") or 0, overall.get("p95_ms") or 1e9
         lost, duplicated = checks.get("lost"), checks.get("duplicated")
         rows.append(
             (
-                f"general lifecycles via HTTP ({lifecycle.get('clients')} clients)",
+                f"general lifecycles via HTTP ({lifecycle.get('clients')} clients, "
+                f"{LIFECYCLE_ANSWERS.get(lifecycle.get('answer'), lifecycle.get('answer'))})",
                 "≥ 20/s, transition p95 ≤ 300 ms, 0 lost, 0 duplicated",
                 f"{rate}/s, p95 {p95} ms, {lost} lost, {duplicated} duplicated",
                 _mark(rate >= 20 and p95 <= 300 and lost == 0 and duplicated == 0),
@@ -444,12 +445,15 @@ def targets(report: dict[str, Any]) -> list[tuple[str, str, str, str]]:
         )
     for page in (load.get("pages") or {}).get("pages", []):
         if page["name"] in TARGET_PAGES:
+            p50, p95 = page.get("server_p50_ms"), page.get("server_p95_ms")
+            if p50 is None or p95 is None:
+                continue
             rows.append(
                 (
-                    f"{page['name']}: 8 concurrent users over HTTP",
+                    f"{page['name']}: server time, 8 concurrent users over HTTP",
                     "p50 ≤ 50 ms, p95 ≤ 200 ms",
-                    f"p50 {page['p50_ms']} ms, p95 {page['p95_ms']} ms",
-                    _mark(page["p50_ms"] <= 50 and page["p95_ms"] <= 200),
+                    f"p50 {p50} ms, p95 {p95} ms (client {page['p50_ms']} / {page['p95_ms']} ms)",
+                    _mark(p50 <= 50 and p95 <= 200),
                 )
             )
     memory = [

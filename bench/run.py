@@ -32,6 +32,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--due", default="0,1000,100000")
     parser.add_argument("--lifecycles", type=int, default=1000)
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--answers", default=",".join(load.ANSWERS))
     parser.add_argument("--page-users", type=int, default=8)
     parser.add_argument("--page-requests", type=int, default=800)
     parser.add_argument("--delivery-rows", type=int, default=10_000)
@@ -62,6 +63,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         lifecycles=args.lifecycles,
         page_users=args.page_users,
         page_requests=args.page_requests,
+        answers=load.answer_list(args.answers),
     )
     report["delivery"] = delivery.in_subprocess(
         db=args.db,

@@ -303,3 +303,78 @@ def test_a_major_hazard_with_a_returned_plan_listing_and_close_out_through_the_a
     assert date.fromisoformat(record["deadline_on"]) == timezone.localdate() + timedelta(days=60)
     assert record["verify_attempts"] == 2
     assert record["chain"]["grade"] == "major"
+
+
+# --- Prefer: return=minimal ------------------------------------------------------------------------
+
+
+def test_prefer_return_minimal_answers_a_report_and_each_step_with_the_row_and_the_open_task(
+    world, api_as
+):
+    """RFC 7240: a client that only moves hazards on asks for the short answer; it is the ledger row
+    with the open task, says so in Preference-Applied, and costs fewer queries than the record."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    minimal = {"HTTP_PREFER": "return=minimal"}
+    inspector, colleague = api_as(world.inspector), api_as(world.colleague)
+    body = {
+        "enterprise": world.enterprise.uscc,
+        "source": "routine",
+        "title": "配电室门口堆放杂物",
+        "description": "配电室门口堆放纸箱。",
+        "location": "配电室",
+        "grade": "general",
+    }
+    response = inspector.post(HAZARDS, body, format="json", **minimal)
+    reported = ok(response, 201)
+    assert response["Preference-Applied"] == "return=minimal"
+    assert "Prefer" in response["Vary"]
+    assert reported["stage"] == "triage"
+    assert reported["department"]["code"] == world.emergency.code
+    assert reported["open_task"]["node"] == "triage"
+    assert reported["representation"] == "minimal"
+    assert "timeline" not in reported
+    assert "attachments" not in reported
+    code = reported["code"]
+
+    task = reported["open_task"]["id"]
+    assert ok(colleague.post(task_url(task, "claim")))["status"] == "ASSIGNED"
+    triage = {"grade": "general", "deadline_on": day(20), "comment": "确认"}
+    with CaptureQueriesContext(connection) as short:
+        response = colleague.post(action_url(code, "triage"), triage, format="json", **minimal)
+    triaged = ok(response)
+    assert response["Preference-Applied"] == "return=minimal"
+    assert triaged["stage"] == "rectify"
+    assert triaged["deadline_on"] == day(20)
+    assert triaged["open_task"]["node"] == "rectify"
+    assert set(triaged) - {"representation"} <= set(ok(colleague.get(detail_url(code))))
+
+    # The same step on another hazard without the preference: the whole record, more queries.
+    other = ok(inspector.post(HAZARDS, {**body, "title": "消防通道堵塞"}, format="json"), 201)
+    assert "timeline" in other
+    ok(colleague.post(task_url(other["open_task"]["id"], "claim")))
+    with CaptureQueriesContext(connection) as full:
+        response = colleague.post(action_url(other["code"], "triage"), triage, format="json")
+    record = ok(response)
+    assert "Preference-Applied" not in response
+    assert [event["action"] for event in record["timeline"]][-1] == "triage"
+    assert len(short.captured_queries) < len(full.captured_queries)
+
+
+def test_other_preferences_get_the_whole_record(world, api_as):
+    response = api_as(world.inspector).post(
+        HAZARDS,
+        {
+            "enterprise": world.enterprise.uscc,
+            "source": "routine",
+            "title": "叉车无证驾驶",
+            "description": "现场叉车司机无证。",
+            "location": "仓库",
+            "grade": "general",
+        },
+        format="json",
+        HTTP_PREFER="return=representation, respond-async",
+    )
+    assert "timeline" in ok(response, 201)
+    assert "Preference-Applied" not in response

@@ -326,6 +326,19 @@ class HazardListItemSerializer(serializers.Serializer):
         return bool(hazard.deadline_on and hazard.deadline_on < today and hazard.is_open)
 
 
+class HazardStepResultSerializer(HazardListItemSerializer):
+    """The answer to a report or a step sent with ``Prefer: return=minimal``: the ledger row and the
+    open task (what to do next), without the record's evidence and timeline. ``representation``
+    ("minimal") tells it apart from the whole record."""
+
+    representation = serializers.SerializerMethodField()
+    open_task = OpenTaskSerializer(read_only=True, allow_null=True)
+
+    @extend_schema_field(serializers.ChoiceField(choices=["minimal"]))
+    def get_representation(self, hazard: Any) -> str:
+        return "minimal"
+
+
 class HazardDetailSerializer(HazardListItemSerializer):
     """一患一档 — the whole record: chain snapshot, evidence, plans, attempts, extensions, timeline."""
 

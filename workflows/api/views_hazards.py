@@ -17,11 +17,13 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import FileResponse, Http404, HttpRequest
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
+    PolymorphicProxySerializer,
     extend_schema,
     extend_schema_view,
 )
@@ -68,6 +70,23 @@ CODE_PATH = OpenApiParameter(
     OpenApiTypes.STR,
     OpenApiParameter.PATH,
     description="Hazard code, e.g. 141000-2026-000042.",
+)
+PREFER = OpenApiParameter(
+    "Prefer",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=False,
+    enum=["return=minimal", "return=representation"],
+    description=(
+        "RFC 7240. `return=minimal`: answer with the ledger row and the open task "
+        "(`HazardStepResult`, confirmed by `Preference-Applied: return=minimal`) instead of the "
+        "whole record; faster for clients that only move the hazard on."
+    ),
+)
+STEP_ANSWER = PolymorphicProxySerializer(
+    component_name="HazardStepAnswer",
+    serializers=[s.HazardDetailSerializer, s.HazardStepResultSerializer],
+    resource_type_field_name=None,
 )
 DOWNLOAD_TYPES = (
     "image/jpeg",
@@ -159,6 +178,31 @@ def _detail_response(request: Request, hazard: Hazard, *, code: int = 200) -> Re
     return Response(s.HazardDetailSerializer(record, context=_context(request)).data, status=code)
 
 
+def prefers_minimal(request: Request | HttpRequest) -> bool:
+    """Whether the client sent ``Prefer: return=minimal`` (RFC 7240): after a write it needs only
+    where the hazard stands now, not the whole record."""
+    header = request.headers.get("Prefer", "")
+    return any(
+        part.split(";", 1)[0].strip().replace(" ", "").lower() == "return=minimal"
+        for part in header.split(",")
+    )
+
+
+def _step_response(request: Request, hazard: Hazard, *, code: int = 200) -> Response:
+    """The answer to a report or a step: the whole record (one fixed set of queries), or with
+    ``Prefer: return=minimal`` the ledger row and the open task (two queries)."""
+    if not prefers_minimal(request):
+        response = _detail_response(request, hazard, code=code)
+    else:
+        row = Hazard.objects.select_related(*LIST_RELATED).get(pk=hazard.pk)
+        summary = HazardRecord(row, open_task=_open_task(hazard=row, user=request.user))
+        body = s.HazardStepResultSerializer(summary, context=_context(request)).data
+        response = Response(body, status=code)
+        response["Preference-Applied"] = "return=minimal"
+    patch_vary_headers(response, ("Prefer",))
+    return response
+
+
 # --- uploads ---------------------------------------------------------------------------------------
 
 
@@ -227,7 +271,8 @@ class HazardListView(UploadGuardMixin, ApiView):
             "application/json": s.HazardReportSerializer,
             "multipart/form-data": s.HazardReportMultipartSerializer,
         },
-        responses={201: s.HazardDetailSerializer},
+        parameters=[PREFER],
+        responses={201: STEP_ANSWER},
     )
     def post(self, request: Request) -> Response:
         enterprises = reportable_enterprises(user=request.user)
@@ -264,7 +309,7 @@ class HazardListView(UploadGuardMixin, ApiView):
                 before_photos=values.get("before_photos", []),
                 photo_required=False,
             )
-        response = _detail_response(request, hazard, code=status.HTTP_201_CREATED)
+        response = _step_response(request, hazard, code=status.HTTP_201_CREATED)
         response["Location"] = request.build_absolute_uri(
             reverse("api:hazard-detail", kwargs={"code": hazard.code})
         )
@@ -440,7 +485,8 @@ class _TaskActionView(ApiView):
     def post(self, request: Request, pk: int) -> Response:
         task = _task_for(user=request.user, pk=pk)
         self.act(task=task, user=request.user)
-        task = _task_for(user=request.user, pk=pk)
+        # The scope was checked above and an action on a task does not change it.
+        task = HazardTask.objects.select_related(*TASK_RELATED).get(pk=task.pk)
         return Response(s.TaskSerializer(task, context=_context(request)).data)
 
 
@@ -515,17 +561,19 @@ class HazardStepView(UploadGuardMixin, ApiView):
         raise ImproperlyConfigured(f"{type(self).__name__} must override this hook")
 
     def respond(self, request: Request, hazard: Hazard, result: Any) -> Response:
-        return _detail_response(request, hazard)
+        return _step_response(request, hazard)
 
 
 def _step_schema(
     operation_id: str,
     request: type[serializers.Serializer],
     multipart: type[serializers.Serializer] | None = None,
-    response: Any = s.HazardDetailSerializer,
+    response: Any = STEP_ANSWER,
     code: int = 200,
     parameters: tuple[OpenApiParameter, ...] = (),
 ) -> Any:
+    if response is STEP_ANSWER:
+        parameters = (*parameters, PREFER)
     bodies: dict[str, Any] = {"application/json": request}
     if multipart is not None:
         bodies["multipart/form-data"] = multipart
