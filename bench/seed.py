@@ -7,8 +7,10 @@ with 17 counties and ~300 (fictional) townships, ~100 line departments plus a go
 township, ``--users`` people (every department has a head and staff, committee offices a committee
 member, the rest are enterprise principals), ``--enterprises`` enterprises with valid USCCs, and
 ``--hazards`` hazards (``--open-share`` of them open, spread over every open stage, a third of those
-overdue) with their viewflow process, tasks and open deadline rows. Every deadline's next action is
-in the future, so a sweep right after seeding finds nothing due. Prints the time of every step.
+overdue) with their viewflow process, tasks and deadline rows: the open clock of an open hazard and
+the closed clocks of the stages every hazard has already left, so open rows are the small share of
+the table they are in a city that has run for years. Every open deadline's next action is in the
+future, so a sweep right after seeding finds nothing due. Prints the time of every step.
 """
 
 from __future__ import annotations
@@ -58,6 +60,16 @@ OPEN_STAGES: dict[str, tuple[float, str, str | None]] = {
     "close_out": (0.07, "close_out", "major"),
 }
 OVERDUE_SHARE = 0.33
+# The clocks a hazard in each stage has already closed (general path; plans count as rectifying).
+STAGES_LEFT: dict[str, tuple[str, ...]] = {
+    "plan": ("triage",),
+    "plan_approval": ("triage",),
+    "rectify": ("triage",),
+    "verify": ("triage", "rectify"),
+    "close_out": ("triage", "rectify", "verify"),
+    "closed": ("triage", "rectify", "verify"),
+    "withdrawn": ("triage",),
+}
 ASSIGNED_SHARE = 0.3  # of open department tasks, claimed by a staff member (inboxes)
 BATCH_LOG = 250_000
 
@@ -486,8 +498,9 @@ class Seeder:
             )
 
     def deadline_rows(self) -> Iterator[tuple[Any, ...]]:
-        """One open clock per open hazard: a third overdue (ladder step 2), every next action in
-        the next ten days, so nothing is due until ``measure`` says so."""
+        """One open clock per open hazard (id = the hazard's id): a third overdue (ladder step 2),
+        every next action in the next ten days, so nothing is due until ``measure`` says so; then
+        the closed clocks of the stages each hazard has left (ids above every hazard id)."""
         rng = self.rng
         for hid, found_at, _y, _s, stage, grade, *_rest in self.h:
             if stage not in OPEN_STAGES:
@@ -515,6 +528,34 @@ class Seeder:
                 None,
                 "",
             )
+
+    def closed_deadline_rows(self) -> Iterator[tuple[Any, ...]]:
+        """The history: a closed clock for every stage a hazard has already left (triage, then
+        rectification and verification of the general path), each met five days after it opened."""
+        ids = iter(range(len(self.h) + 1, 10 * (len(self.h) + 1)))
+        for hid, found_at, _y, _s, stage, grade, *_rest in self.h:
+            for n, left in enumerate(STAGES_LEFT.get(stage, ())):
+                policy = self.policy.get((grade, left))
+                if policy is None:
+                    continue
+                opened = found_at + timedelta(days=6 * n)
+                closed = opened + timedelta(days=5)
+                yield (
+                    next(ids),
+                    "hazards.hazard",
+                    hid,
+                    left,
+                    grade,
+                    policy,
+                    1,
+                    opened + timedelta(days=10),
+                    None,
+                    0,
+                    False,
+                    opened,
+                    closed,
+                    f"left {left}",
+                )
 
     def chain_rows(self) -> Iterator[tuple[int, int]]:
         for hid, _f, _y, _s, _st, _g, _e, town, county, dept, _i in self.h:
@@ -580,7 +621,11 @@ class Seeder:
         )
         n = copy_rows(cur, "deadlines_deadline", deadline_cols, self.deadline_rows())
         self.counts["deadlines"] = n
-        timer.step("deadlines_deadline", started, n)
+        timer.step("deadlines_deadline (open)", started, n)
+        started = time.perf_counter()
+        n = copy_rows(cur, "deadlines_deadline", deadline_cols, self.closed_deadline_rows())
+        self.counts["closed_deadlines"] = n
+        timer.step("deadlines_deadline (closed)", started, n)
         cur.execute(
             "INSERT INTO hazards_hazardsequence (city_id, year, last) "
             "SELECT 1, y, l FROM unnest(%s::int[], %s::int[]) AS t(y, l)",

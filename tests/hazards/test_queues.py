@@ -110,6 +110,27 @@ def test_the_menu_counters_count_only_the_users_scoped_tasks(world, client):
     assert client.get(reverse(QUEUE)).context["user_queue"].count() == 1
 
 
+def test_an_unfiltered_queue_page_takes_its_count_from_the_menu_counter(world, client, monkeypatch):
+    """One aggregate serves the menu and the pager: no second COUNT over the task table, and the
+    pages still add up; a filtered page counts its own rows."""
+    from workflows.hazards import viewsets
+
+    monkeypatch.setattr(viewsets._HazardTaskListView, "paginate_by", 2)
+    for n in range(5):
+        report_a(world, title=f"第{n}个")
+    client.force_login(world.inspector)
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(reverse(QUEUE))
+    assert response.context["paginator"].count == 5
+    assert response.context["paginator"].num_pages == 3
+    counts = [q["sql"] for q in captured if "COUNT(" in q["sql"] and "viewflow_task" in q["sql"]]
+    assert len(counts) == 1, counts  # the menu's aggregate, nothing else
+    assert len(ids(client.get(reverse(QUEUE), {"page": 3}))) == 1
+    filtered = client.get(reverse(QUEUE), {"_search": "第1个"})
+    assert filtered.context["paginator"].count == 1
+    assert filtered.context["user_queue"].count() == 5
+
+
 # --- claim, release, double claim ----------------------------------------------------------------
 
 

@@ -285,6 +285,13 @@ class Deadline(models.Model):
                 name="deadlines_deadline_due",
             ),
             models.Index(fields=["subject_type", "subject_id"], name="deadlines_deadline_subject"),
+            # The ledger's "overdue" filter: subjects whose open clock is past due, and subjects
+            # with an open clock at all, both read from the live clocks only.
+            models.Index(
+                fields=["subject_type", "due_at", "subject_id"],
+                condition=models.Q(open=True),
+                name="deadlines_deadline_open_due",
+            ),
         ]
 
     def __str__(self) -> str:

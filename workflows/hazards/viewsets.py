@@ -82,6 +82,7 @@ def task_clock(task: Any, *, now: Any = None) -> Any:
 
 
 DEPT_PERM_PREFIX = f"{PREFIX}dept_"
+MENU_COUNTED = ("queue", "inbox")  # list modes whose rows are exactly a menu counter's
 
 
 # --- scope -----------------------------------------------------------------------------------
@@ -154,7 +155,7 @@ class MenuCounts:
         self.user = user
         self._counts: dict[str, int] | None = None
 
-    def _count(self, name: str) -> int:
+    def count(self, name: str) -> int:
         if self._counts is None:
             # Only open tasks are counted: the partial queue/inbox indexes serve the filter.
             open_tasks = tasks_visible_to(user=self.user).filter(
@@ -167,7 +168,19 @@ class MenuCounts:
         return int(self._counts[name] or 0)
 
     def counter(self, name: str) -> SimpleNamespace:
-        return SimpleNamespace(count=lambda: self._count(name))
+        return SimpleNamespace(count=lambda: self.count(name))
+
+
+MENU_COUNTS_ATTR = "_hazard_menu_counts"
+
+
+def menu_counts(request: HttpRequest) -> MenuCounts:
+    """The request's one ``MenuCounts``: the menu and an unfiltered queue or inbox page share it."""
+    counts: MenuCounts | None = getattr(request, MENU_COUNTS_ATTR, None)
+    if counts is None or counts.user is not request.user:
+        counts = MenuCounts(request.user)
+        setattr(request, MENU_COUNTS_ATTR, counts)
+    return counts
 
 
 def archive_tasks(user: Any) -> QuerySet[HazardTask]:
@@ -399,6 +412,15 @@ class _HazardTaskListView(
     def get_queryset(self) -> QuerySet[HazardTask]:
         """The filtered, searched rows, each with its hazard's stage clock (no extra query)."""
         return with_task_clock(super().get_queryset())
+
+    def get_paginator(self, queryset: Any, per_page: int, *args: Any, **kwargs: Any) -> Any:
+        """An unfiltered queue or inbox has as many rows as its menu counter says: the page takes
+        its count from the menu's one aggregate query instead of counting again."""
+        paginator = super().get_paginator(queryset, per_page, *args, **kwargs)
+        unfiltered = all(key == self.page_kwarg for key in self.request.GET)
+        if self.mode in MENU_COUNTED and unfiltered:
+            paginator.__dict__["count"] = menu_counts(self.request).count(self.mode)
+        return paginator
 
     @cached_property
     def now(self) -> Any:
@@ -862,7 +884,7 @@ class HazardFlowViewset(FlowAppViewset):
 
     def get_context_data(self, request: HttpRequest) -> dict[str, Any]:
         """Menu counters: the user's own scoped inbox and queue (one aggregate query)."""
-        counts = MenuCounts(request.user)
+        counts = menu_counts(request)
         return {"user_inbox": counts.counter("inbox"), "user_queue": counts.counter("queue")}
 
     def _get_urls(self) -> list[Any]:
