@@ -189,6 +189,8 @@ def test_a_batch_whose_writes_fail_is_swept_row_by_row_and_only_the_bad_row_wait
 
     hazards, moment = _due_hazards(world, 3)
     bad = Deadline.objects.get(subject_type=SUBJECT, subject_id=hazards[1].pk, open=True)
+    # Not always 0: a rung that fell before the clock opened (a weekend report) is never fired.
+    step_before = bad.step
     real = deadline_services._notify_many
 
     def refuse_bad(requests):
@@ -204,6 +206,6 @@ def test_a_batch_whose_writes_fail_is_swept_row_by_row_and_only_the_bad_row_wait
     assert told == {hazards[0].pk, hazards[2].pk}
     bad.refresh_from_db()
     assert bad.next_action_at == moment + deadline_services.RETRY_AFTER
-    assert bad.step == 0
+    assert bad.step == step_before  # its ladder did not move: it fires again after the retry delay
     events = Event.objects.filter(action__in=["reminder", "escalation"])
     assert set(events.values_list("hazard_id", flat=True)) == {hazards[0].pk, hazards[2].pk}

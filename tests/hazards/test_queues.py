@@ -544,3 +544,29 @@ def test_the_middleware_answers_conflicts_only():
     assert not wants_json(html)
     assert wants_json(factory.get("/hazard/", HTTP_ACCEPT="application/json"))
     assert not wants_json(factory.get("/hazard/", HTTP_ACCEPT="*/*"))
+
+
+# --- the deferred join -------------------------------------------------------------------------------
+
+
+def test_the_deferred_join_pages_hold_the_same_rows_in_the_same_order_as_a_plain_paginator(world):
+    from django.core.paginator import Paginator
+
+    from workflows.hazards.pagination import DeferredJoinPaginator
+    from workflows.hazards.viewsets import queue_tasks, with_task_clock
+
+    for n in range(7):
+        report_a(world, title=f"第{n}个")
+    tasks = with_task_clock(queue_tasks(world.inspector))
+    plain, deferred = Paginator(tasks, 3), DeferredJoinPaginator(tasks, 3)
+    assert deferred.num_pages == plain.num_pages == 3
+    for number in (1, 2, 3):
+        expected = list(plain.page(number))
+        with CaptureQueriesContext(connection) as captured:
+            got = list(deferred.page(number))
+        assert [t.pk for t in got] == [t.pk for t in expected]
+        assert [t.clock_due_at for t in got] == [t.clock_due_at for t in expected]
+        assert [t.process.hazard.code for t in got] == [t.process.hazard.code for t in expected]
+        ids_query, rows_query = (q["sql"] for q in captured.captured_queries)
+        assert "accounts_enterprise" not in ids_query  # the page's ids: no joins for display
+        assert "accounts_enterprise" in rows_query  # its rows: with their relations

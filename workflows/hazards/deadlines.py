@@ -173,6 +173,13 @@ class HazardBatch:
         self._people: _People | None = None
         self._link = _hazard_links()
         self._labels: dict[tuple[str, str], str] = {}
+        self._zone = timezone.get_current_timezone()
+        # The message templates, translated once per batch (the active language).
+        self._texts = {
+            "reminder": _("Reminder: hazard %(code)s — %(stage)s due %(due)s"),
+            "escalation": _("%(action)s: hazard %(code)s — %(stage)s overdue by %(days)d days"),
+            "body": _("%(title)s (%(enterprise)s). Deadline: %(due)s."),
+        }
 
     def _label(self, kind: str, code: str) -> str:
         """A stage or ladder-action label, translated once per batch (the active language)."""
@@ -232,23 +239,19 @@ class HazardBatch:
         hazard = self._hazard(deadline)
         code = hazard.code if hazard else str(deadline.subject_id)
         title_text = hazard.title if hazard else ""
-        due = timezone.localtime(deadline.due_at).strftime("%Y-%m-%d %H:%M")
+        due = deadline.due_at.astimezone(self._zone).strftime("%Y-%m-%d %H:%M")
         stage = self._label("stage", deadline.stage)
         if action.kind == "reminder":
-            title = _("Reminder: hazard %(code)s — %(stage)s due %(due)s") % {
-                "code": code,
-                "stage": stage,
-                "due": due,
-            }
+            title = self._texts["reminder"] % {"code": code, "stage": stage, "due": due}
         else:
             days = deadline_state(deadline).days_overdue
-            title = _("%(action)s: hazard %(code)s — %(stage)s overdue by %(days)d days") % {
+            title = self._texts["escalation"] % {
                 "action": self._label("action", action.action),
                 "code": code,
                 "stage": stage,
                 "days": days,
             }
-        body = _("%(title)s (%(enterprise)s). Deadline: %(due)s.") % {
+        body = self._texts["body"] % {
             "title": title_text,
             "enterprise": hazard.enterprise.name if hazard else "",
             "due": due,

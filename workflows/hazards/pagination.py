@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from django.core import signing
+from django.core.paginator import Page, Paginator
 from django.db.models import Model, Q, QuerySet
 
 SALT = "hazards.pagination.cursor"
@@ -109,3 +110,21 @@ def keyset_page(
 
 def _edge(row: Any, *, backwards: bool) -> str:
     return encode_cursor(Cursor(found_at=row.found_at, pk=row.pk, backwards=backwards))
+
+
+class DeferredJoinPaginator(Paginator):
+    """Numbered pages of a joined, annotated queryset in two steps: the page's ids from the
+    filtered, ordered rows without the joins, then just those rows with their relations and
+    annotations. A queue of 600 tasks no longer joins 600 processes, hazards and enterprises
+    (and computes 600 clocks) to show 25 of them."""
+
+    def page(self, number: Any) -> Page:
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        top = bottom + self.per_page
+        if top + self.orphans >= self.count:
+            top = self.count
+        queryset: QuerySet[Any] = self.object_list  # type: ignore[assignment]
+        ids = list(queryset.values_list("pk", flat=True)[bottom:top])
+        rows = {row.pk: row for row in queryset.order_by().filter(pk__in=ids)}
+        return Page([rows[pk] for pk in ids if pk in rows], number, self)

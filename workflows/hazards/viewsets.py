@@ -51,6 +51,7 @@ from accounts.selectors import department_roles_of
 
 from . import services
 from .models import HazardProcess, HazardTask
+from .pagination import DeferredJoinPaginator
 from .permissions import PREFIX, queue_permissions
 from .selectors import (
     clock_badge,
@@ -371,6 +372,7 @@ class _HazardTaskListView(
         "process__hazard__enterprise__name",
     )
     paginate_by = 25
+    paginator_class = DeferredJoinPaginator
     mode = ""
     bulk_viewname = ""
     bulk_label: Any = ""

@@ -128,9 +128,12 @@ def notify_many(requests: Sequence[NotificationRequest]) -> int:
     now = timezone.now()
     inapp: dict[str, NotificationRequest] = {}
     outgoing: dict[tuple[str, str], NotificationRequest] = {}
+    known = external_channels()
     for request in requests:
         external = [c for c in dict.fromkeys(request.channels) if c != Channel.INAPP]
-        _check_arguments(key=request.key, external=external, level=request.level, link=request.link)
+        _check_arguments(
+            key=request.key, external=external, known=known, level=request.level, link=request.link
+        )
         if request.user_id is not None:
             inapp.setdefault(request.key, request)
         for channel in external:
@@ -189,18 +192,23 @@ def notify_many(requests: Sequence[NotificationRequest]) -> int:
     return len(new) + len(pending)
 
 
+LEVELS = frozenset(Level.values)  # Level.values builds a new list on every access
+
+
 def _clip_title(title: str) -> str:
     return title if len(title) <= 255 else title[:254] + "…"
 
 
-def _check_arguments(*, key: str, external: Sequence[str], level: str, link: str) -> None:
+def _check_arguments(
+    *, key: str, external: Sequence[str], known: frozenset[str], level: str, link: str
+) -> None:
     if not key or len(key) > 255:
         raise ValueError(f"a notification key must have 1 to 255 characters, got {key!r}")
-    unknown = set(external) - external_channels()
+    unknown = set(external) - known
     if unknown:
         raise ValueError(f"unknown notification channel(s): {sorted(unknown)}")
-    if level not in Level.values:
-        raise ValueError(f"unknown notification level {level!r}; use one of {Level.values}")
+    if level not in LEVELS:
+        raise ValueError(f"unknown notification level {level!r}; use one of {sorted(LEVELS)}")
     if len(link) > 1000:
         raise ValueError("a notification link must have at most 1000 characters")
 
