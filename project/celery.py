@@ -11,7 +11,7 @@ import os
 from typing import Any
 
 from celery import Celery
-from celery.signals import beat_init
+from celery.signals import beat_init, worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
 
@@ -26,3 +26,19 @@ def _tick_on_beat_start(sender: Any = None, **kwargs: Any) -> None:
     fell due while nothing ran are chased right away instead of a minute later."""
     app.send_task("ops.beat_heartbeat")
     app.send_task("deadlines.sweep_deadlines")
+
+
+@worker_process_init.connect
+def _load_url_map(sender: Any = None, **kwargs: Any) -> None:
+    """Import the URL map and build its reverse tables when a worker process starts: the sweep's
+    messages carry links, and doing both inside the first sweep that fired cost it ≈ 0.35 s."""
+    from django.urls import get_resolver
+
+    populate_reverse(get_resolver())
+
+
+def populate_reverse(resolver: Any) -> None:
+    """Build the reverse lookup tables of ``resolver`` and of every namespace below it."""
+    resolver.reverse_dict  # noqa: B018 - the property builds them
+    for _prefix, namespace in resolver.namespace_dict.values():
+        populate_reverse(namespace)

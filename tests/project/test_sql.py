@@ -95,14 +95,77 @@ def test_nothing_to_insert_costs_no_query():
     assert len(queries) == 0
 
 
-def test_postgresql_inserts_a_batch_in_one_statement():
+def test_postgresql_moves_a_batch_with_one_insert_whatever_its_size():
     user = UserFactory()
-    with CaptureQueriesContext(connection) as queries:
-        insert_rows(
-            Notification,
-            [notification(user, f"b{n}") for n in range(200)],
-            skip_conflicts=True,
-        )
-    assert Notification.objects.count() == 200
+    statements = []
+    for size, prefix in ((10, "a"), (200, "b")):
+        with CaptureQueriesContext(connection) as queries:
+            insert_rows(
+                Notification,
+                [notification(user, f"{prefix}{n}") for n in range(size)],
+                skip_conflicts=True,
+            )
+        statements.append([q["sql"] for q in queries.captured_queries])
+    assert Notification.objects.count() == 210
     if connection.vendor == "postgresql":  # elsewhere: keys, inserts per batch, ids
-        assert len(queries) == 1
+        assert len(statements[0]) == len(statements[1])
+        inserts = [sql for sql in statements[1] if sql.startswith("INSERT")]
+        assert len(inserts) == 1, statements[1]
+
+
+def test_json_columns_and_choice_values_go_in_as_they_are():
+    from viewflow.workflow.models import Process
+
+    data = {"triage": "confirmed", "roles": ["assignee", "城市安委办"], "nested": {"ok": True}}
+    rows = [
+        {
+            "flow_class": "hazards/flows.HazardFlow",
+            "status": "NEW",
+            "created": timezone.now(),
+            "finished": None,
+            "data": data,
+        }
+    ]
+    inserted = insert_rows(Process, rows)
+    assert Process.objects.filter(pk=inserted[0][0]).values_list("data", flat=True).get() == data
+    now = timezone.now()
+    outbox_row = {
+        "key": "choice",
+        "channel": "sms",
+        "recipient_id": None,
+        "email": "",
+        "mobile": "13800000000",
+        "webhook_department_id": None,
+        "title": "t",
+        "body": "",
+        "link": "",
+        "subject_type": "",
+        "subject_id": None,
+        "digest_group": "",
+        "status": Outbox.Status.PENDING,
+        "attempts": 0,
+        "last_error": "",
+        "next_attempt_at": now,
+        "created_at": now,
+    }
+    insert_rows(Outbox, [outbox_row])
+    assert Outbox.objects.get(key="choice").status == "pending"
+
+
+def test_rows_may_list_their_columns_in_any_order():
+    user = UserFactory()
+    first = notification(user, "x1")
+    second = dict(reversed(list(notification(user, "x2", title="乙").items())))
+    insert_rows(Notification, [first, second])
+    assert Notification.objects.get(key="x2").title == "乙"
+    assert Notification.objects.get(key="x2").recipient_id == user.pk
+
+
+def test_a_failed_insert_leaves_nothing_behind_and_the_next_one_works():
+    from django.db import IntegrityError, transaction
+
+    user = UserFactory()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        insert_rows(Notification, [notification(user, "dup"), notification(user, "dup")])
+    assert not Notification.objects.filter(key="dup").exists()
+    assert len(insert_rows(Notification, [notification(user, "dup")])) == 1
