@@ -32,6 +32,30 @@ def notification(user, key, **extra):
     return row
 
 
+def outbox(key, **extra):
+    now = timezone.now()
+    row = {
+        "key": key,
+        "recipient_id": None,
+        "email": "",
+        "mobile": "",
+        "webhook_department_id": None,
+        "title": "t",
+        "body": "",
+        "link": "",
+        "subject_type": "",
+        "subject_id": None,
+        "digest_group": "",
+        "status": "pending",
+        "attempts": 0,
+        "last_error": "",
+        "next_attempt_at": now,
+        "created_at": now,
+    }
+    row.update(extra)
+    return row
+
+
 def test_rows_go_in_with_their_values_and_come_back_with_their_ids():
     user = UserFactory()
     rows = [notification(user, f"k{n}") for n in range(3)]
@@ -57,25 +81,7 @@ def test_conflicting_rows_are_skipped_and_not_returned():
 
 
 def test_a_compound_unique_key_is_honoured_and_nullable_columns_stay_null():
-    now = timezone.now()
-    base = {
-        "key": "k",
-        "recipient_id": None,
-        "email": "a@example.cn",
-        "mobile": "",
-        "webhook_department_id": None,
-        "title": "t",
-        "body": "",
-        "link": "",
-        "subject_type": "",
-        "subject_id": None,
-        "digest_group": "",
-        "status": "pending",
-        "attempts": 0,
-        "last_error": "",
-        "next_attempt_at": now,
-        "created_at": now,
-    }
+    base = outbox("k", email="a@example.cn")
     first = insert_rows(Outbox, [{**base, "channel": "email"}], skip_conflicts=True)
     again = insert_rows(
         Outbox,
@@ -128,27 +134,7 @@ def test_json_columns_and_choice_values_go_in_as_they_are():
     ]
     inserted = insert_rows(Process, rows)
     assert Process.objects.filter(pk=inserted[0][0]).values_list("data", flat=True).get() == data
-    now = timezone.now()
-    outbox_row = {
-        "key": "choice",
-        "channel": "sms",
-        "recipient_id": None,
-        "email": "",
-        "mobile": "13800000000",
-        "webhook_department_id": None,
-        "title": "t",
-        "body": "",
-        "link": "",
-        "subject_type": "",
-        "subject_id": None,
-        "digest_group": "",
-        "status": Outbox.Status.PENDING,
-        "attempts": 0,
-        "last_error": "",
-        "next_attempt_at": now,
-        "created_at": now,
-    }
-    insert_rows(Outbox, [outbox_row])
+    insert_rows(Outbox, [outbox("choice", channel="sms", status=Outbox.Status.PENDING)])
     assert Outbox.objects.get(key="choice").status == "pending"
 
 
