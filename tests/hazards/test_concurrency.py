@@ -96,3 +96,25 @@ def services_flow():
     from workflows.hazards.flows import HazardFlow
 
     return HazardFlow
+
+
+def test_reports_at_the_same_moment_get_consecutive_codes_and_none_twice(hazard):
+    """The city-year counter is bumped with one UPDATE … RETURNING and stays locked until the
+    report commits: simultaneous reports queue on it and never share or skip a number."""
+    world, first = hazard
+
+    def report():
+        return services.hazard_report(
+            reporter=world.inspector,
+            enterprise=world.enterprise,
+            title="同时登记",
+            description="d",
+            location="l",
+            source="tip_off",
+        ).code
+
+    results, errors = race(*[report] * 4)
+    assert errors == []
+    numbers = sorted(int(code[-6:]) for code in results)
+    start = int(first.code[-6:])
+    assert numbers == [start + 1, start + 2, start + 3, start + 4]

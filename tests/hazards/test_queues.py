@@ -570,3 +570,33 @@ def test_the_deferred_join_pages_hold_the_same_rows_in_the_same_order_as_a_plain
         ids_query, rows_query = (q["sql"] for q in captured.captured_queries)
         assert "accounts_enterprise" not in ids_query  # the page's ids: no joins for display
         assert "accounts_enterprise" in rows_query  # its rows: with their relations
+
+
+# --- the queue backend is the one authority on queue permissions ------------------------------------
+
+
+def test_a_permission_row_in_djangos_tables_cannot_open_a_queue(world):
+    """Queue strings come from memberships only: a stray Permission row named like one is not
+    consulted, and refusing costs no query of Django's permission tables."""
+    from django.contrib.auth.models import Permission
+    from django.contrib.contenttypes.models import ContentType
+
+    from workflows.hazards.models import HazardProcess
+    from workflows.hazards.permissions import dept_perm
+
+    perm = dept_perm(world.emergency.pk)
+    _app, codename = perm.split(".")
+    row = Permission.objects.create(
+        codename=codename,
+        name="stray",
+        content_type=ContentType.objects.get_for_model(HazardProcess, for_concrete_model=False),
+    )
+    world.market_staff.user_permissions.add(row)
+    outsider = type(world.market_staff).objects.get(pk=world.market_staff.pk)
+    with CaptureQueriesContext(connection) as captured:
+        assert outsider.has_perm(perm) is False
+    assert not any("auth_permission" in q["sql"] for q in captured.captured_queries)
+    inspector = type(world.inspector).objects.get(pk=world.inspector.pk)
+    assert inspector.has_perm(perm) is True
+    # Other permissions still go to Django's model backend.
+    assert outsider.has_perm("hazards.view_hazardprocess") is False

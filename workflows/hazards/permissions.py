@@ -12,7 +12,10 @@ derives those strings from memberships — no permission rows to maintain:
 
 from __future__ import annotations
 
+import re
 from typing import Any
+
+from django.core.exceptions import PermissionDenied
 
 from accounts.models import Department, DepartmentKind, Membership
 from accounts.selectors import memberships_of, regions_below
@@ -88,8 +91,16 @@ def committee_regions_of(user: Any) -> set[int]:
     return cached
 
 
+QUEUE_PERMISSION = re.compile(rf"^{re.escape(PREFIX)}(?:dept|closeout|ent|principal)_\d+$")
+
+
 class QueueBackend:
     """Authentication backend that only answers permission questions (never authenticates).
+
+    It is the only authority on queue permission strings: a user who does not hold one is refused
+    there (``PermissionDenied`` stops Django's backend chain), so no permission row in Django's
+    tables can open a queue, and asking costs no query of those tables. Other permissions are left
+    to the next backend.
 
     It has no ``get_user``: a backend with one may be picked to log a user in without a password
     (``Client.force_login``, ``login()`` with one backend named) and would then load nobody.
@@ -102,4 +113,8 @@ class QueueBackend:
         return queue_permissions(user_obj) if obj is None else set()
 
     def has_perm(self, user_obj: Any, perm: str, obj: Any = None) -> bool:
-        return perm.startswith(PREFIX) and perm in queue_permissions(user_obj)
+        if not QUEUE_PERMISSION.match(perm):
+            return False
+        if perm in queue_permissions(user_obj):
+            return True
+        raise PermissionDenied

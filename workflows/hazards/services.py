@@ -16,7 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -59,6 +59,19 @@ NODE_STAGE = {
 # Sources an enterprise may use for its own reports; the rest are for inspectors and systems.
 ENTERPRISE_SOURCES = {Source.SELF_CHECK}
 NO_PHOTO_SOURCES = {Source.TIP_OFF, Source.MONITORING}
+# A new hazard's relations: objects the report loaded itself, not values to look up again.
+REPORT_RELATIONS = [
+    "city",
+    "county",
+    "enterprise",
+    "industry",
+    "post",
+    "found_by",
+    "clause",
+    "local_grade",
+    "process",
+    "department",
+]
 # A finding time before this is a typing error (or a hostile client), not a backlog hazard.
 EARLIEST_FOUND_AT = datetime(2000, 1, 1, tzinfo=UTC)
 
@@ -118,13 +131,34 @@ def _sync_stage(hazard: Hazard, *, restart: bool = False) -> None:
 
 
 def _next_code(*, city_id: int, city_code: str, year: int) -> tuple[int, str]:
-    """Next sequential code per city and year, e.g. 141000-2026-000042 (row-locked counter)."""
-    HazardSequence.objects.get_or_create(city_id=city_id, year=year)
-    counter = HazardSequence.objects.select_for_update().get(city_id=city_id, year=year)
-    counter.last = F("last") + 1
-    counter.save(update_fields=["last"])
-    counter.refresh_from_db(fields=["last"])
-    return counter.last, f"{city_code}-{year}-{counter.last:06d}"
+    """Next sequential code per city and year, e.g. 141000-2026-000042: one ``UPDATE … RETURNING``
+    on the counter row, which stays locked until the report commits (the row is created on a
+    city's first report of the year)."""
+    last = _bump(city_id=city_id, year=year)
+    if last is None:
+        HazardSequence.objects.get_or_create(city_id=city_id, year=year)
+        last = _bump(city_id=city_id, year=year)
+    if last is None:  # pragma: no cover - the row was created just above
+        raise RuntimeError(f"no hazard code counter for city {city_id} in {year}")
+    return last, f"{city_code}-{year}-{last:06d}"
+
+
+def _bump(*, city_id: int, year: int) -> int | None:
+    """Add one to the counter of (city, year) and return the new value; None when it has none."""
+    counter = HazardSequence.objects.filter(city_id=city_id, year=year)
+    if connection.vendor != "postgresql":  # the embedded demo: lock, add, read back
+        if counter.select_for_update().first() is None:
+            return None
+        counter.update(last=F("last") + 1)
+        return int(counter.values_list("last", flat=True).get())
+    table = connection.ops.quote_name(HazardSequence._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET last = last + 1 WHERE city_id = %s AND year = %s RETURNING last",  # noqa: S608
+            [city_id, year],
+        )
+        row = cursor.fetchone()
+    return int(row[0]) if row else None
 
 
 def default_deadline(*, grade: str, start: date) -> date:
@@ -279,7 +313,11 @@ def hazard_report(
         local_grade=local_grade,
         stage=Stage.TRIAGE,
     )
-    hazard.full_clean(exclude=["process", "department"])
+    # Field values only: the relations were loaded above, the code comes from the locked counter,
+    # and the database enforces the unique and check constraints (full_clean would ask it 13
+    # questions first, one of them per relation).
+    hazard.clean_fields(exclude=REPORT_RELATIONS)
+    hazard.clean()
     hazard.save()
     for photo in before_photos:
         attachment_store(
