@@ -23,10 +23,7 @@ from bench import delivery, load, measure, seed
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--db", default="safechain_bench")
-    parser.add_argument("--hazards", type=int, default=1_000_000)
-    parser.add_argument("--enterprises", type=int, default=50_000)
-    parser.add_argument("--users", type=int, default=5_000)
+    seed.add_size_arguments(parser)
     parser.add_argument("--skip-seed", action="store_true")
     parser.add_argument("--requests", type=int, default=30)
     parser.add_argument("--due", default="0,1000,100000")

@@ -702,13 +702,18 @@ def seed(
     return {"db": db, "counts": counts, "timings": timer.steps, "total_s": timer.total}
 
 
-def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
-    """Command line: parse the sizes, seed, print the timings."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def add_size_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--db`` and the dataset's sizes, shared by ``bench.seed`` and ``bench.run``."""
     parser.add_argument("--db", default="safechain_bench")
     parser.add_argument("--hazards", type=int, default=1_000_000)
     parser.add_argument("--enterprises", type=int, default=50_000)
     parser.add_argument("--users", type=int, default=5_000)
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    """Command line: parse the sizes, seed, print the timings."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add_size_arguments(parser)
     parser.add_argument("--open-share", type=float, default=0.10)
     args = parser.parse_args(argv)
     print(  # noqa: T201

@@ -16,6 +16,7 @@ from workflows.hazards.models import HazardTask
 from workflows.hazards.selectors import active_task
 
 from .personas import build_world, photo
+from .test_queues import report_a
 
 pytestmark = [
     # serialized_rollback: restore the seeded catalogues (department kinds, industries) after the flush.
@@ -102,18 +103,7 @@ def test_reports_at_the_same_moment_get_consecutive_codes_and_none_twice(hazard)
     """The city-year counter is bumped with one UPDATE … RETURNING and stays locked until the
     report commits: simultaneous reports queue on it and never share or skip a number."""
     world, first = hazard
-
-    def report():
-        return services.hazard_report(
-            reporter=world.inspector,
-            enterprise=world.enterprise,
-            title="同时登记",
-            description="d",
-            location="l",
-            source="tip_off",
-        ).code
-
-    results, errors = race(*[report] * 4)
+    results, errors = race(*[lambda: report_a(world, title="同时登记").code] * 4)
     assert errors == []
     numbers = sorted(int(code[-6:]) for code in results)
     start = int(first.code[-6:])
